@@ -1,0 +1,27 @@
+"""scorefast: fast score-function (REINFORCE) gradient estimation.
+
+The log-derivative trick turns the gradient of an expectation into an
+average over samples,
+
+    grad E_p[f(x)] = E_p[f(x) grad log p(x | theta)],
+
+and scorefast computes every step of it in compiled kernels: sampling from
+numpy's own Generator, log-probabilities, scores and baseline-corrected
+gradient sums.
+"""
+from scorefast._version import __version__
+from scorefast._config import get_num_threads, set_num_threads
+from scorefast.distributions import Distribution, Categorical
+from scorefast.estimators import BASELINES, EMABaseline, advantages, reinforce_grad
+
+__all__ = [
+    "__version__",
+    "Distribution",
+    "Categorical",
+    "advantages",
+    "EMABaseline",
+    "reinforce_grad",
+    "BASELINES",
+    "get_num_threads",
+    "set_num_threads",
+]

@@ -1,0 +1,166 @@
+"""Compiled kernels of the Categorical family.
+
+Each function takes C-contiguous arrays already shaped by the Python layer:
+logits (B, K), the row log-normalisers lse (B,) in float64, values and
+weights (S, B).  It checks that the shapes agree, releases the GIL and calls
+the C kernel; outputs are written into the arrays passed in.
+"""
+from libc.stdint cimport int64_t
+from libc.stdlib cimport malloc, free
+
+from scorefast._ckernels cimport *
+from scorefast._common cimport real, check_status, fill_uniform
+
+
+cdef inline int _check_rows(Py_ssize_t got, Py_ssize_t want, str what) except -1:
+    if got != want:
+        raise ValueError(f"{what}: expected {want} batch rows, got {got}")
+    return 0
+
+
+def log_normalizer(const real[:, ::1] logits, double[::1] lse, bint check, int n_threads):
+    """lse[i] = logsumexp(logits[i]).
+
+    With check, raises ValueError on NaN, +inf or a row with every entry -inf;
+    without, such rows get lse = NaN."""
+    cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1]
+    cdef sf_index bad_row = -1
+    cdef int status = SF_OK
+    _check_rows(lse.shape[0], B, "lse")
+    if B == 0:
+        return
+    with nogil:
+        if real is double:
+            status = sf_cat_log_normalizer_d(B, K, &logits[0, 0], &lse[0], &bad_row, n_threads)
+        else:
+            status = sf_cat_log_normalizer_f(B, K, &logits[0, 0], &lse[0], &bad_row, n_threads)
+    if check and status != SF_OK:
+        check_status(status, f"logits (batch row {bad_row})")
+
+
+def entropy(const real[:, ::1] logits, const double[::1] lse, real[::1] out, int n_threads):
+    cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1]
+    _check_rows(lse.shape[0], B, "lse")
+    _check_rows(out.shape[0], B, "out")
+    if B == 0:
+        return
+    with nogil:
+        if real is double:
+            sf_cat_entropy_d(B, K, &logits[0, 0], &lse[0], &out[0], n_threads)
+        else:
+            sf_cat_entropy_f(B, K, &logits[0, 0], &lse[0], &out[0], n_threads)
+
+
+def probs(const real[:, ::1] logits, const double[::1] lse, real[:, ::1] out, int n_threads):
+    cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1]
+    _check_rows(lse.shape[0], B, "lse")
+    _check_rows(out.shape[0], B, "out")
+    if out.shape[1] != K:
+        raise ValueError(f"out: expected {K} classes, got {out.shape[1]}")
+    if B == 0 or K == 0:
+        return
+    with nogil:
+        if real is double:
+            sf_cat_probs_d(B, K, &logits[0, 0], &lse[0], &out[0, 0], n_threads)
+        else:
+            sf_cat_probs_f(B, K, &logits[0, 0], &lse[0], &out[0, 0], n_threads)
+
+
+def log_prob(const real[:, ::1] logits, const double[::1] lse,
+             const int64_t[:, ::1] value, real[:, ::1] out, int n_threads):
+    cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1], S = value.shape[0]
+    cdef int status = SF_OK
+    _check_rows(lse.shape[0], B, "lse")
+    _check_rows(value.shape[1], B, "value")
+    if out.shape[0] != S or out.shape[1] != B:
+        raise ValueError("out: shape does not match value")
+    if S == 0 or B == 0:
+        return
+    with nogil:
+        if real is double:
+            status = sf_cat_log_prob_d(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+                                       &out[0, 0], n_threads)
+        else:
+            status = sf_cat_log_prob_f(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+                                       &out[0, 0], n_threads)
+    check_status(status, "value")
+
+
+def score(const real[:, ::1] logits, const double[::1] lse,
+          const int64_t[:, ::1] value, real[:, :, ::1] out, int n_threads):
+    cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1], S = value.shape[0]
+    cdef int status = SF_OK
+    _check_rows(lse.shape[0], B, "lse")
+    _check_rows(value.shape[1], B, "value")
+    if out.shape[0] != S or out.shape[1] != B or out.shape[2] != K:
+        raise ValueError("out: shape does not match value and logits")
+    if S == 0 or B == 0:
+        return
+    with nogil:
+        if real is double:
+            status = sf_cat_score_d(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+                                    &out[0, 0, 0], n_threads)
+        else:
+            status = sf_cat_score_f(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+                                    &out[0, 0, 0], n_threads)
+    check_status(status, "value")
+
+
+def weighted_score(const real[:, ::1] logits, const double[::1] lse,
+                   const int64_t[:, ::1] value, const real[:, ::1] weights,
+                   real[:, ::1] out, int n_threads):
+    """out[i] += sum_s weights[s, i] * score(value[s, i]), without per-sample scores."""
+    cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1], S = value.shape[0]
+    cdef int status = SF_OK
+    _check_rows(lse.shape[0], B, "lse")
+    _check_rows(value.shape[1], B, "value")
+    if weights.shape[0] != S or weights.shape[1] != B:
+        raise ValueError("weights: shape does not match value")
+    if out.shape[0] != B or out.shape[1] != K:
+        raise ValueError("out: shape does not match logits")
+    if S == 0 or B == 0:
+        return
+    with nogil:
+        if real is double:
+            status = sf_cat_weighted_score_d(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+                                             &weights[0, 0], &out[0, 0], n_threads)
+        else:
+            status = sf_cat_weighted_score_f(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+                                             &weights[0, 0], &out[0, 0], n_threads)
+    check_status(status, "value")
+
+
+def sample(const real[:, ::1] logits, int64_t[:, ::1] out, object bit_generator,
+           int n_threads):
+    """out[s, i] ~ Categorical(softmax(logits[i])), by inverse CDF from the
+    uniforms bit_generator.random((S, B)) would return."""
+    cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1], S = out.shape[0]
+    cdef Py_ssize_t n = S * B
+    cdef int status = SF_OK
+    cdef double *uniform
+    _check_rows(out.shape[1], B, "out")
+    if n == 0:
+        return
+    uniform = <double *> malloc(<size_t> n * sizeof(double))
+    if uniform == NULL:
+        raise MemoryError("scorefast: could not allocate the uniform draws")
+    try:
+        fill_uniform(bit_generator, uniform, n)
+        with nogil:
+            if real is double:
+                status = sf_cat_sample_d(S, B, K, &logits[0, 0], uniform, &out[0, 0], n_threads)
+            else:
+                status = sf_cat_sample_f(S, B, K, &logits[0, 0], uniform, &out[0, 0], n_threads)
+    finally:
+        free(uniform)
+    check_status(status, "logits")
+
+
+def max_threads():
+    """Threads OpenMP uses by default (1 when built without OpenMP)."""
+    return sf_max_threads()
+
+
+def have_openmp():
+    """Whether the kernels were compiled with OpenMP."""
+    return bool(sf_have_openmp())

@@ -1,0 +1,52 @@
+"""Thread count used by the compiled kernels.
+
+Results never depend on it: every kernel splits work by batch rows, and each
+row is computed in a fixed order by one thread.
+"""
+import os
+
+from scorefast import _categorical
+
+__all__ = ["get_num_threads", "set_num_threads"]
+
+
+def _default_threads():
+    env = os.environ.get("SCOREFAST_NUM_THREADS")
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            raise ValueError(
+                f"SCOREFAST_NUM_THREADS must be a positive integer, got {env!r}") from None
+        if n < 1:
+            raise ValueError(f"SCOREFAST_NUM_THREADS must be a positive integer, got {env!r}")
+        return n
+    return max(1, _categorical.max_threads())
+
+
+_num_threads = _default_threads()
+
+
+def get_num_threads():
+    """Number of threads the kernels use (1 where built without OpenMP)."""
+    return _num_threads if _categorical.have_openmp() else 1
+
+
+def set_num_threads(n):
+    """Set the number of threads the kernels use; returns the previous value.
+
+    ``n`` is a positive integer; ``None`` restores the default (the
+    ``SCOREFAST_NUM_THREADS`` environment variable, else OpenMP's default).
+    """
+    global _num_threads
+    previous = _num_threads
+    if n is None:
+        _num_threads = _default_threads()
+    else:
+        if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):
+            raise TypeError(f"n must be a positive integer, got {type(n).__name__}")
+        n = int(n)
+        if n < 1:
+            raise ValueError(f"n must be a positive integer, got {n}")
+        _num_threads = n
+    return previous

@@ -1,0 +1,69 @@
+"""Argument checks shared by every public function, so that a bad argument
+gets the same message wherever it is passed."""
+import numbers
+import operator
+
+import numpy as np
+
+__all__ = ["as_params", "as_value", "as_weights", "as_generator", "as_sample_shape"]
+
+
+def as_params(x, name):
+    """A C-contiguous float32 or float64 array (float32 kept, the rest float64)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}")
+    dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def as_value(value, name="value"):
+    """An integer array of class indices, as int64."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} is outside the support of the distribution")
+    return arr.astype(np.int64, copy=False)
+
+
+def as_weights(x, name, dtype, validate=True):
+    """A real array in the distribution's dtype, finite when validating."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}")
+    arr = arr.astype(dtype, copy=False)
+    if validate and arr.size and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr
+
+
+def as_generator(rng):
+    """rng as a numpy Generator: None (fresh entropy), a seed, or a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.random.BitGenerator):
+        return np.random.Generator(rng)
+    raise TypeError(
+        f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}")
+
+
+def as_sample_shape(sample_shape):
+    """sample_shape as a tuple of non-negative ints."""
+    if isinstance(sample_shape, (numbers.Integral, np.integer)):
+        sample_shape = (sample_shape,)
+    try:
+        shape = tuple(_index(s) for s in sample_shape)
+    except TypeError:
+        raise TypeError(f"sample_shape must be an int or a tuple of ints, got {sample_shape!r}") from None
+    if any(s < 0 for s in shape):
+        raise ValueError(f"sample_shape must not be negative, got {shape}")
+    return shape
+
+
+def _index(s):
+    if isinstance(s, (bool, np.bool_)):
+        raise TypeError("a bool is not a size")
+    return operator.index(s)

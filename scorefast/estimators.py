@@ -1,0 +1,307 @@
+r"""Score-function (REINFORCE) gradient estimators and their baselines.
+
+For samples :math:`x_1, \dots, x_S \sim p_\theta` and rewards :math:`f_s = f(x_s)`,
+
+.. math:: \nabla_\theta \mathbb{E}[f(x)] \approx \frac{1}{S} \sum_s (f_s - b_s)\, \nabla_\theta \log p_\theta(x_s)
+
+is unbiased whenever the baseline :math:`b_s` is independent of :math:`x_s`
+given the other samples, because :math:`\mathbb{E}[\nabla_\theta \log p_\theta(x)] = 0`.
+
+Baselines and their bias
+------------------------
+``"none"``
+    :math:`b = 0`. Unbiased, highest variance.
+float constant ``c``
+    :math:`b = c`. Unbiased: ``c`` does not depend on the samples.
+``"loo"``
+    Leave-one-out mean :math:`b_s = \frac{1}{S-1}\sum_{t \ne s} f_t`. Unbiased:
+    :math:`b_s` uses only the other, independent samples. Needs :math:`S \ge 2`.
+``"mean"``
+    Batch mean :math:`b = \frac{1}{S}\sum_t f_t`. Biased: :math:`b` contains
+    :math:`f_s` itself, which shrinks the expected gradient by exactly
+    :math:`(S-1)/S`. Rescaled by :math:`S/(S-1)` it is ``"loo"``.
+``"group"``
+    GRPO-style :math:`(f_s - \bar f) / (\mathrm{std}(f) + \epsilon)`. Biased:
+    both the mean and the standard deviation depend on :math:`f_s`; it
+    estimates a direction, not the gradient's size.
+``"optimal"`` (``reinforce_grad`` only)
+    Per-coordinate variance-minimising :math:`b_j = \sum f s_j^2 / \sum s_j^2`,
+    where :math:`s = \nabla \log p(x)`, computed leave-one-out (sample
+    :math:`s`'s baseline uses the other samples only). Unbiased; needs
+    :math:`S \ge 2`.
+:class:`EMABaseline`
+    Decaying average of the rewards of *earlier* batches. Unbiased: it does
+    not depend on the current batch.
+
+With ``groups``, every baseline is computed within each group of samples
+sharing an id, and the same statements hold group by group.
+"""
+import numbers
+
+import numpy as np
+
+from scorefast._validation import as_weights
+
+__all__ = ["advantages", "EMABaseline", "reinforce_grad", "BASELINES"]
+
+BASELINES = ("none", "mean", "loo", "group", "optimal")
+
+
+def _as_rewards(rewards, name="rewards"):
+    r = np.asarray(rewards)
+    dtype = np.float32 if r.dtype == np.float32 else np.float64
+    return as_weights(r, name, dtype, validate=True)
+
+
+class EMABaseline:
+    r"""Exponentially decaying average of earlier batches' mean reward.
+
+    Calling it on a batch returns the advantages ``rewards - value`` (with
+    the average of *earlier* batches only, so the estimate stays unbiased)
+    and then folds the batch's mean reward into the average:
+
+    .. math:: m_t = m_{t-1} + w_t (\bar f_t - m_{t-1}), \quad
+              w_t = \frac{1 - \beta}{1 - \beta^t} \text{ (debias) or } 1 - \beta
+
+    With ``debias=True`` (the recursive form of Adam's bias correction),
+    :math:`w_1 = 1`, so a constant reward ``c`` gives the baseline ``c``
+    exactly from the second batch on. Before any batch the baseline is 0.
+
+    Parameters
+    ----------
+    decay : float in [0, 1)
+    debias : bool, default True
+    """
+
+    def __init__(self, decay, debias=True):
+        if isinstance(decay, bool) or not isinstance(decay, numbers.Real):
+            raise TypeError(f"decay must be a real number in [0, 1), got {decay!r}")
+        decay = float(decay)
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"decay must be in [0, 1), got {decay}")
+        self.decay = decay
+        self.debias = bool(debias)
+        self.reset()
+
+    def reset(self):
+        """Forget every batch seen."""
+        self.value = 0.0
+        self.count = 0
+        self._decay_power = 1.0
+
+    def update(self, rewards):
+        """Fold a batch's mean reward into the average; returns the new value."""
+        r = _as_rewards(rewards)
+        if r.size == 0:
+            raise ValueError("rewards must not be empty")
+        mean = float(np.mean(r, dtype=np.float64))
+        self.count += 1
+        self._decay_power *= self.decay
+        if self.debias:
+            weight = (1.0 - self.decay) / (1.0 - self._decay_power)
+        else:
+            weight = 1.0 - self.decay
+        self.value = self.value + weight * (mean - self.value)
+        return self.value
+
+    def __call__(self, rewards):
+        """Advantages ``rewards - value`` from earlier batches, then update."""
+        r = _as_rewards(rewards)
+        adv = r - r.dtype.type(self.value)
+        self.update(r)
+        return adv
+
+    def __repr__(self):
+        return (f"EMABaseline(decay={self.decay}, debias={self.debias}, "
+                f"value={self.value}, count={self.count})")
+
+
+def _group_index(groups, n):
+    """Sort order, group start offsets (in sorted order) and group sizes."""
+    g = np.asarray(groups)
+    if g.ndim != 1 or g.shape[0] != n:
+        raise ValueError(f"groups must be a 1-D array with one id per sample ({n}), "
+                         f"got shape {g.shape}")
+    if g.dtype.kind not in "iub":
+        raise TypeError(f"groups must be an integer array, got dtype {g.dtype}")
+    order = np.argsort(g, kind="stable")
+    gs = g[order]
+    starts = np.flatnonzero(np.concatenate(([True], gs[1:] != gs[:-1]))) if n else np.zeros(0, np.intp)
+    sizes = np.diff(np.append(starts, n))
+    return order, starts, sizes
+
+
+def _centered(r, starts, sizes):
+    """r minus its group means (groups are contiguous runs along axis 0).
+
+    Each group is shifted by its first element before averaging, so a group
+    of equal rewards is centred to exactly zero."""
+    expand = (slice(None),) + (None,) * (r.ndim - 1)
+    shift = np.repeat(r[starts], sizes, axis=0)
+    dev = r - shift
+    mean_dev = np.add.reduceat(dev, starts, axis=0) / sizes[expand].astype(r.dtype)
+    return dev - np.repeat(mean_dev, sizes, axis=0)
+
+
+def advantages(rewards, baseline="loo", axis=0, groups=None, *, eps=1e-8, ddof=0):
+    """Rewards minus a baseline computed along the sample axis.
+
+    Parameters
+    ----------
+    rewards : array_like
+        float32 is kept; other real dtypes become float64.
+    baseline : {"none", "mean", "loo", "group"}, float, or EMABaseline
+        See the module documentation for what each does and whether the
+        resulting gradient estimate is unbiased.
+    axis : int
+        The sample axis.
+    groups : 1-D integer array, optional
+        One id per sample along ``axis``; baselines are computed within each
+        group (interleaved and unequal sizes allowed).
+    eps, ddof :
+        For ``"group"``: advantages are ``(r - mean) / (std + eps)`` with the
+        standard deviation over ``n - ddof``. A group with ``n <= ddof``, or
+        whose rewards are all equal, gets advantages of exactly zero.
+
+    Returns
+    -------
+    ndarray, the shape and dtype of ``rewards``.
+    """
+    r = _as_rewards(rewards)
+    if isinstance(baseline, EMABaseline):
+        return baseline(r)
+    if isinstance(baseline, numbers.Real) and not isinstance(baseline, bool):
+        return r - r.dtype.type(baseline)
+    if not isinstance(baseline, str) or baseline not in BASELINES[:4]:
+        raise ValueError(f"baseline must be one of 'none', 'mean', 'loo', 'group', a float "
+                         f"or an EMABaseline, got {baseline!r}")
+    if baseline == "none":
+        return r.copy()
+    if r.ndim == 0:
+        raise ValueError("rewards must have a sample axis for baseline "
+                         f"{baseline!r}")
+    try:
+        r0 = np.moveaxis(r, axis, 0)
+    except np.exceptions.AxisError:
+        raise ValueError(f"axis {axis} is out of range for rewards of shape {r.shape}") from None
+    n = r0.shape[0]
+    if groups is None:
+        starts = np.zeros(1 if n else 0, dtype=np.intp)
+        sizes = np.array([n] if n else [], dtype=np.intp)
+        order = None
+    else:
+        order, starts, sizes = _group_index(groups, n)
+        r0 = r0[order]
+    if n == 0:
+        return r.copy()
+    expand = (slice(None),) + (None,) * (r0.ndim - 1)
+    d = _centered(r0, starts, sizes)
+    if baseline == "loo":
+        if sizes.min() < 2:
+            where = "in every group" if groups is not None else f"along axis {axis}"
+            raise ValueError(f"baseline='loo' needs at least 2 samples {where}")
+        d *= np.repeat((sizes / (sizes - 1.0)).astype(r.dtype)[expand], sizes, axis=0)
+    elif baseline == "group":
+        dof = sizes - ddof
+        ss = np.add.reduceat(d * d, starts, axis=0)
+        var = np.where(dof[expand] > 0, ss / np.maximum(dof, 1)[expand], 0.0)
+        d = d / np.repeat((np.sqrt(var) + eps).astype(r.dtype), sizes, axis=0)
+    if order is not None:
+        out = np.empty_like(d)
+        out[order] = d
+        d = out
+    return np.moveaxis(d, 0, axis)
+
+
+def _flat_parts(score):
+    """The score as a tuple of arrays (one per parameter)."""
+    return score if isinstance(score, tuple) else (score,)
+
+
+def _optimal_grad(dist, value, rewards_2d, sample_shape):
+    """sum_s (f_s - b_sj) score_sj with the leave-one-out optimal baseline b_sj."""
+    S = rewards_2d.shape[0]
+    if S < 2:
+        raise ValueError("baseline='optimal' needs at least 2 samples")
+    parts = []
+    for s in _flat_parts(dist.score(value)):
+        sc = s.reshape((S,) + s.shape[len(sample_shape):]).astype(np.float64)
+        f = rewards_2d.reshape((S,) + rewards_2d.shape[1:] + (1,) * (sc.ndim - rewards_2d.ndim))
+        s2 = sc * sc
+        num = (f * s2).sum(axis=0) - f * s2
+        den = s2.sum(axis=0) - s2
+        # Where the other samples carry no information on coordinate j, fall
+        # back to their mean reward (still independent of sample s).
+        loo_mean = (f.sum(axis=0) - f) / (S - 1)
+        b = np.where(den > 0, num / np.where(den > 0, den, 1.0), loo_mean)
+        parts.append(((f - b) * sc).sum(axis=0).astype(dist.dtype))
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def reinforce_grad(dist, value, rewards, baseline="loo", reduction="mean", *,
+                   groups=None, eps=1e-8, ddof=0, out=None):
+    r"""Score-function estimate of the gradient of :math:`\mathbb{E}[f]`.
+
+    .. math:: g = \frac{1}{N} \sum_{s, i} (f_{si} - b_{si})\, \nabla \log p(x_{si})
+
+    with respect to the distribution's parameters (the logits for a
+    categorical), :math:`N` the number of sample x batch elements for
+    ``reduction="mean"`` and 1 for ``"sum"``. With ``"mean"`` this is the
+    gradient of ``(adv * log_prob).mean()`` (minus that of torch's usual
+    surrogate loss ``-(adv * log_prob).mean()``).
+
+    Parameters
+    ----------
+    dist : Distribution
+    value : array, shape ``sample_shape + batch_shape``
+        The samples, e.g. ``dist.sample(sample_shape, rng)``.
+    rewards : array, the shape of ``value`` (broadcastable to it)
+        :math:`f(x)` at each sample.
+    baseline : str, float or EMABaseline
+        ``"none"``, ``"mean"``, ``"loo"``, ``"group"``, ``"optimal"``, a
+        constant, or an :class:`EMABaseline`; computed along the flattened
+        sample dimensions, separately for each batch element. See the module
+        documentation for which are unbiased.
+    reduction : {"mean", "sum"}
+    groups, eps, ddof :
+        Passed to :func:`advantages`.
+    out : ndarray, optional
+        Accumulate into ``out`` (as ``weighted_score`` does).
+
+    Returns
+    -------
+    ndarray of the parameters' shape (for a categorical ``batch_shape + (K,)``).
+    """
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    value = np.asarray(value)
+    sample_shape = dist._sample_dims(value.shape)
+    r = _as_rewards(rewards)
+    try:
+        r = np.broadcast_to(r, value.shape)
+    except ValueError:
+        raise ValueError(f"rewards of shape {r.shape} do not match value of shape "
+                         f"{value.shape}") from None
+    S = int(np.prod(sample_shape, dtype=np.int64))
+    if S == 0:
+        raise ValueError("value holds no samples (its sample dimensions are empty)")
+    batch_size = int(np.prod(dist.batch_shape, dtype=np.int64))
+    scale = 1.0 / (S * batch_size) if reduction == "mean" and batch_size else 1.0
+    r2 = r.reshape((S,) + tuple(dist.batch_shape))
+    if baseline == "optimal":
+        if groups is not None:
+            raise ValueError("baseline='optimal' does not take groups")
+        grad = _optimal_grad(dist, value, r2, sample_shape)
+        parts = _flat_parts(grad)
+        for g in parts:
+            g *= g.dtype.type(scale)
+        if out is None:
+            return grad
+        outs = _flat_parts(dist._grad_out(out, "out", ()))
+        for o, g in zip(outs, parts):
+            o += g
+        return out
+    adv = advantages(r2, baseline, axis=0, groups=groups, eps=eps, ddof=ddof)
+    if scale != 1.0:
+        adv *= adv.dtype.type(scale)
+    return dist.weighted_score(value, adv.reshape(value.shape), out=out)

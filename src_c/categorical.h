@@ -1,0 +1,54 @@
+/*
+ * Categorical distribution over logits: kernels over a batch of B rows of K
+ * logits (C-contiguous, row i at logits + i*K) and S samples per row (value
+ * and weights are (S, B), C-contiguous, sample s of row i at s*B + i).
+ *
+ * Every kernel works from the row's log-normaliser lse_i = logsumexp(logits_i),
+ * computed once by sf_cat_log_normalizer and passed back in as double, so
+ * probabilities are exp(logit - lse) and never materialised as an array.
+ *
+ * Each kernel exists for double (suffix _d) and float (suffix _f) logits;
+ * sums are always accumulated in double.  n_threads <= 0 means one thread.
+ * Results never depend on n_threads: rows are independent and every sum
+ * runs in a fixed order within one row.
+ */
+#ifndef SF_CATEGORICAL_H
+#define SF_CATEGORICAL_H
+
+#include "sf_common.h"
+
+#define SF_CAT_DECLARE(T, SUF)                                                  \
+/* lse[i] = logsumexp(logits[i, :]).  Status: SF_ERR_NAN, SF_ERR_POSINF or   */ \
+/* SF_ERR_ALL_MASKED with *bad_row set to the first offending row.            */ \
+int sf_cat_log_normalizer_##SUF(sf_index B, sf_index K, const T *logits,        \
+                                double *lse, sf_index *bad_row, int n_threads); \
+/* entropy[i] = -sum_k p_ik log p_ik (classes with p = 0 contribute 0). */      \
+int sf_cat_entropy_##SUF(sf_index B, sf_index K, const T *logits,               \
+                         const double *lse, T *entropy, int n_threads);         \
+/* probs[i, k] = exp(logits[i, k] - lse[i]). */                                 \
+int sf_cat_probs_##SUF(sf_index B, sf_index K, const T *logits,                 \
+                       const double *lse, T *probs, int n_threads);             \
+/* log_prob[s, i] = logits[i, value[s, i]] - lse[i]. */                         \
+int sf_cat_log_prob_##SUF(sf_index S, sf_index B, sf_index K, const T *logits,  \
+                          const double *lse, const int64_t *value, T *log_prob, \
+                          int n_threads);                                       \
+/* score[s, i, k] = [value[s, i] == k] - p_ik. */                               \
+int sf_cat_score_##SUF(sf_index S, sf_index B, sf_index K, const T *logits,     \
+                       const double *lse, const int64_t *value, T *score,       \
+                       int n_threads);                                          \
+/* grad[i, k] += sum_s weights[s, i] * ([value[s, i] == k] - p_ik). */          \
+int sf_cat_weighted_score_##SUF(sf_index S, sf_index B, sf_index K,             \
+                                const T *logits, const double *lse,             \
+                                const int64_t *value, const T *weights,         \
+                                T *grad, int n_threads);                        \
+/* value[s, i] = the class k whose interval of the cumulative distribution   */ \
+/* of row i holds uniform[s, i] in [0, 1) (inverse-CDF sampling).             */ \
+int sf_cat_sample_##SUF(sf_index S, sf_index B, sf_index K, const T *logits,    \
+                        const double *uniform, int64_t *value, int n_threads);
+
+SF_CAT_DECLARE(double, d)
+SF_CAT_DECLARE(float, f)
+
+#undef SF_CAT_DECLARE
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * Shared definitions for the scorefast C kernels.
+ *
+ * The kernels are plain C99: they take pointers and sizes, never Python
+ * objects, and report failures through integer status codes that the Cython
+ * layer turns into exceptions.
+ */
+#ifndef SF_COMMON_H
+#define SF_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef ptrdiff_t sf_index;
+
+/* Status codes returned by every kernel. */
+enum {
+    SF_OK = 0,
+    SF_ERR_NOMEM = 1,       /* scratch allocation failed */
+    SF_ERR_NAN = 2,         /* a NaN parameter */
+    SF_ERR_POSINF = 3,      /* a +inf parameter (logits) */
+    SF_ERR_ALL_MASKED = 4,  /* a row whose logits are all -inf */
+    SF_ERR_VALUE = 5        /* a value outside the support */
+};
+
+/* Number of threads OpenMP would use by default (1 without OpenMP). */
+int sf_max_threads(void);
+/* 1 if the kernels were compiled with OpenMP, else 0. */
+int sf_have_openmp(void);
+
+/*
+ * Rows of work below which a kernel stays on one thread: starting a parallel
+ * region costs microseconds, more than small batches take in total.
+ */
+#define SF_PARALLEL_MIN_WORK 32768
+
+#endif
