@@ -11,6 +11,8 @@ cdef extern from "sf_common.h" nogil:
         SF_ERR_POSINF
         SF_ERR_ALL_MASKED
         SF_ERR_VALUE
+        SF_ERR_INF
+        SF_ERR_SCALE
     int sf_max_threads()
     int sf_have_openmp()
 
@@ -51,3 +53,68 @@ cdef extern from "categorical.h" nogil:
                         const double *uniform, int64_t *value, int n_threads)
     int sf_cat_sample_f(sf_index S, sf_index B, sf_index K, const float *logits,
                         const double *uniform, int64_t *value, int n_threads)
+
+
+cdef extern from "bernoulli.h" nogil:
+    int sf_bern_check_d(sf_index N, const double *logits, sf_index *bad)
+    int sf_bern_check_f(sf_index N, const float *logits, sf_index *bad)
+    int sf_bern_probs_d(sf_index N, const double *logits, double *probs, int n_threads)
+    int sf_bern_probs_f(sf_index N, const float *logits, float *probs, int n_threads)
+    int sf_bern_entropy_d(sf_index N, const double *logits, double *entropy, int n_threads)
+    int sf_bern_entropy_f(sf_index N, const float *logits, float *entropy, int n_threads)
+    int sf_bern_log_prob_d(sf_index S, sf_index N, const double *logits,
+                           const double *value, double *log_prob, int n_threads)
+    int sf_bern_log_prob_f(sf_index S, sf_index N, const float *logits,
+                           const float *value, float *log_prob, int n_threads)
+    int sf_bern_score_d(sf_index S, sf_index N, const double *logits,
+                        const double *value, double *score, int n_threads)
+    int sf_bern_score_f(sf_index S, sf_index N, const float *logits,
+                        const float *value, float *score, int n_threads)
+    int sf_bern_weighted_score_d(sf_index S, sf_index M, sf_index D,
+                                 const double *logits, const double *value,
+                                 const double *weights, double *grad, int n_threads)
+    int sf_bern_weighted_score_f(sf_index S, sf_index M, sf_index D,
+                                 const float *logits, const float *value,
+                                 const float *weights, float *grad, int n_threads)
+    int sf_bern_sample_d(sf_index S, sf_index N, const double *logits,
+                         const double *uniform, double *value, int n_threads)
+    int sf_bern_sample_f(sf_index S, sf_index N, const float *logits,
+                         const double *uniform, float *value, int n_threads)
+
+cdef extern from "gaussian.h" nogil:
+    int sf_gauss_check_d(sf_index N, const double *loc, const double *scale,
+                         sf_index *bad, int *which)
+    int sf_gauss_check_f(sf_index N, const float *loc, const float *scale,
+                         sf_index *bad, int *which)
+    int sf_gauss_affine_d(sf_index S, sf_index N, const double *loc, const double *scale,
+                          double *x, int n_threads)
+    int sf_gauss_affine_f(sf_index S, sf_index N, const float *loc, const float *scale,
+                          float *x, int n_threads)
+    int sf_gauss_log_prob_d(sf_index S, sf_index M, sf_index D, const double *loc,
+                            const double *scale, const double *x, double *log_prob,
+                            int n_threads)
+    int sf_gauss_log_prob_f(sf_index S, sf_index M, sf_index D, const float *loc,
+                            const float *scale, const float *x, float *log_prob,
+                            int n_threads)
+    int sf_gauss_entropy_d(sf_index M, sf_index D, const double *scale, double *entropy)
+    int sf_gauss_entropy_f(sf_index M, sf_index D, const float *scale, float *entropy)
+    int sf_gauss_score_d(sf_index S, sf_index N, const double *loc, const double *scale,
+                         const double *x, double *score_loc, double *score_log_scale,
+                         int n_threads)
+    int sf_gauss_score_f(sf_index S, sf_index N, const float *loc, const float *scale,
+                         const float *x, float *score_loc, float *score_log_scale,
+                         int n_threads)
+    int sf_gauss_weighted_score_d(sf_index S, sf_index M, sf_index D,
+                                  const double *loc, const double *scale, const double *x,
+                                  const double *weights, double *g_loc, double *g_log_scale,
+                                  int n_threads)
+    int sf_gauss_weighted_score_f(sf_index S, sf_index M, sf_index D,
+                                  const float *loc, const float *scale, const float *x,
+                                  const float *weights, float *g_loc, float *g_log_scale,
+                                  int n_threads)
+    int sf_gauss_pathwise_d(sf_index S, sf_index M, sf_index D, const double *loc,
+                            const double *x, const double *grad_f, double *g_loc,
+                            double *g_log_scale, int n_threads)
+    int sf_gauss_pathwise_f(sf_index S, sf_index M, sf_index D, const float *loc,
+                            const float *x, const float *grad_f, float *g_loc,
+                            float *g_log_scale, int n_threads)

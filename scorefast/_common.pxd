@@ -4,7 +4,8 @@ from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from numpy.random cimport bitgen_t
 
 from scorefast._ckernels cimport (SF_OK, SF_ERR_NOMEM, SF_ERR_NAN, SF_ERR_POSINF,
-                                  SF_ERR_ALL_MASKED, SF_ERR_VALUE)
+                                  SF_ERR_ALL_MASKED, SF_ERR_VALUE, SF_ERR_INF,
+                                  SF_ERR_SCALE)
 
 ctypedef fused real:
     float
@@ -24,6 +25,10 @@ cdef inline int check_status(int status, str arg) except -1:
     if status == SF_ERR_ALL_MASKED:
         raise ValueError(f"{arg} has a row in which every entry is -inf "
                          "(every class masked)")
+    if status == SF_ERR_INF:
+        raise ValueError(f"{arg} contains inf")
+    if status == SF_ERR_SCALE:
+        raise ValueError(f"{arg} must be positive and finite")
     if status == SF_ERR_VALUE:
         raise ValueError(f"{arg} is outside the support of the distribution")
     raise RuntimeError(f"scorefast: kernel failed with status {status}")

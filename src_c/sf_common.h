@@ -20,7 +20,9 @@ enum {
     SF_ERR_NAN = 2,         /* a NaN parameter */
     SF_ERR_POSINF = 3,      /* a +inf parameter (logits) */
     SF_ERR_ALL_MASKED = 4,  /* a row whose logits are all -inf */
-    SF_ERR_VALUE = 5        /* a value outside the support */
+    SF_ERR_VALUE = 5,       /* a value outside the support */
+    SF_ERR_INF = 6,         /* an infinite parameter */
+    SF_ERR_SCALE = 7        /* a scale that is not positive and finite */
 };
 
 /* Number of threads OpenMP would use by default (1 without OpenMP). */

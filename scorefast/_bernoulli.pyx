@@ -1,0 +1,138 @@
+"""Compiled kernels of the Bernoulli family.
+
+Arrays arrive C-contiguous from the Python layer: logits (N,) flattened,
+values (S, N) in the logits' dtype, weights (S, M) with N = M * D.
+"""
+from libc.stdlib cimport malloc, free
+
+from scorefast._ckernels cimport *
+from scorefast._common cimport real, check_status, fill_uniform
+
+
+def check(const real[::1] logits):
+    """Raise ValueError if logits hold NaN or inf."""
+    cdef sf_index bad = -1
+    cdef int status
+    with nogil:
+        if real is double:
+            status = sf_bern_check_d(logits.shape[0], &logits[0] if logits.shape[0] else NULL, &bad)
+        else:
+            status = sf_bern_check_f(logits.shape[0], &logits[0] if logits.shape[0] else NULL, &bad)
+    if status != SF_OK:
+        check_status(SF_ERR_INF if status == SF_ERR_POSINF else status,
+                     f"logits (element {bad})")
+
+
+def probs(const real[::1] logits, real[::1] out, int n_threads):
+    if out.shape[0] != logits.shape[0]:
+        raise ValueError("out: shape does not match logits")
+    if logits.shape[0] == 0:
+        return
+    with nogil:
+        if real is double:
+            sf_bern_probs_d(logits.shape[0], &logits[0], &out[0], n_threads)
+        else:
+            sf_bern_probs_f(logits.shape[0], &logits[0], &out[0], n_threads)
+
+
+def entropy(const real[::1] logits, real[::1] out, int n_threads):
+    if out.shape[0] != logits.shape[0]:
+        raise ValueError("out: shape does not match logits")
+    if logits.shape[0] == 0:
+        return
+    with nogil:
+        if real is double:
+            sf_bern_entropy_d(logits.shape[0], &logits[0], &out[0], n_threads)
+        else:
+            sf_bern_entropy_f(logits.shape[0], &logits[0], &out[0], n_threads)
+
+
+cdef inline int _check_block(Py_ssize_t S, Py_ssize_t N, object arr, str what) except -1:
+    if arr.shape[0] != S or arr.shape[1] != N:
+        raise ValueError(f"{what}: expected shape ({S}, {N}), got {tuple(arr.shape)}")
+    return 0
+
+
+def log_prob(const real[::1] logits, const real[:, ::1] value, real[:, ::1] out,
+             int n_threads):
+    cdef Py_ssize_t S = value.shape[0], N = logits.shape[0]
+    cdef int status = SF_OK
+    _check_block(S, N, value, "value")
+    _check_block(S, N, out, "out")
+    if S == 0 or N == 0:
+        return
+    with nogil:
+        if real is double:
+            status = sf_bern_log_prob_d(S, N, &logits[0], &value[0, 0], &out[0, 0], n_threads)
+        else:
+            status = sf_bern_log_prob_f(S, N, &logits[0], &value[0, 0], &out[0, 0], n_threads)
+    if status != SF_OK:
+        raise ValueError("value must hold only 0 and 1")
+
+
+def score(const real[::1] logits, const real[:, ::1] value, real[:, ::1] out,
+          int n_threads):
+    cdef Py_ssize_t S = value.shape[0], N = logits.shape[0]
+    cdef int status = SF_OK
+    _check_block(S, N, value, "value")
+    _check_block(S, N, out, "out")
+    if S == 0 or N == 0:
+        return
+    with nogil:
+        if real is double:
+            status = sf_bern_score_d(S, N, &logits[0], &value[0, 0], &out[0, 0], n_threads)
+        else:
+            status = sf_bern_score_f(S, N, &logits[0], &value[0, 0], &out[0, 0], n_threads)
+    if status != SF_OK:
+        raise ValueError("value must hold only 0 and 1")
+
+
+def weighted_score(const real[::1] logits, const real[:, ::1] value,
+                   const real[:, ::1] weights, real[::1] out, int n_threads):
+    """out[m*D + d] += sum_s weights[s, m] * (value[s, m*D + d] - sigmoid(logits))."""
+    cdef Py_ssize_t S = value.shape[0], N = logits.shape[0]
+    cdef Py_ssize_t M = weights.shape[1]
+    cdef Py_ssize_t D
+    cdef int status = SF_OK
+    _check_block(S, N, value, "value")
+    if weights.shape[0] != S:
+        raise ValueError("weights: sample count does not match value")
+    if out.shape[0] != N:
+        raise ValueError("out: shape does not match logits")
+    if S == 0 or N == 0:
+        return
+    if M == 0 or N % M:
+        raise ValueError("weights: rows do not divide the parameters")
+    D = N // M
+    with nogil:
+        if real is double:
+            status = sf_bern_weighted_score_d(S, M, D, &logits[0], &value[0, 0],
+                                              &weights[0, 0], &out[0], n_threads)
+        else:
+            status = sf_bern_weighted_score_f(S, M, D, &logits[0], &value[0, 0],
+                                              &weights[0, 0], &out[0], n_threads)
+    if status != SF_OK:
+        raise ValueError("value must hold only 0 and 1")
+
+
+def sample(const real[::1] logits, real[:, ::1] out, object bit_generator, int n_threads):
+    """out[s, j] = 1 if u[s, j] < sigmoid(logits[j]) else 0, u the uniforms
+    bit_generator.random((S, N)) would return."""
+    cdef Py_ssize_t S = out.shape[0], N = logits.shape[0]
+    cdef Py_ssize_t n = S * N
+    cdef double *uniform
+    _check_block(S, N, out, "out")
+    if n == 0:
+        return
+    uniform = <double *> malloc(<size_t> n * sizeof(double))
+    if uniform == NULL:
+        raise MemoryError("scorefast: could not allocate the uniform draws")
+    try:
+        fill_uniform(bit_generator, uniform, n)
+        with nogil:
+            if real is double:
+                sf_bern_sample_d(S, N, &logits[0], uniform, &out[0, 0], n_threads)
+            else:
+                sf_bern_sample_f(S, N, &logits[0], uniform, &out[0, 0], n_threads)
+    finally:
+        free(uniform)

@@ -1,0 +1,17 @@
+/* Instantiates the Bernoulli kernels for double and float logits. */
+#include <math.h>
+
+#include "bernoulli.h"
+#include "sf_math.h"
+
+#define SF_T double
+#define SF_SUF d
+#include "bernoulli_impl.h"
+#undef SF_T
+#undef SF_SUF
+
+#define SF_T float
+#define SF_SUF f
+#include "bernoulli_impl.h"
+#undef SF_T
+#undef SF_SUF

@@ -1,0 +1,36 @@
+/*
+ * Bernoulli distribution over logits, elementwise.
+ *
+ * Parameters: N logits viewed as M rows of D (logits + m*D + d).  Values
+ * are (S, M, D) with entries 0 or 1 in the logits' type; weights are (S, M)
+ * and apply to every d of row m (a reward per sample that the D coordinates
+ * share) or, with D = 1, one weight per element.
+ *
+ * p = sigmoid(l); log p(1) = -softplus(-l), log p(0) = -softplus(l), with
+ * softplus(t) = max(t, 0) + log1p(exp(-|t|)), finite for every finite l.
+ */
+#ifndef SF_BERNOULLI_H
+#define SF_BERNOULLI_H
+
+#include "sf_common.h"
+
+#define SF_BERN_DECLARE(T, SUF)                                                 \
+int sf_bern_check_##SUF(sf_index N, const T *logits, sf_index *bad);             \
+int sf_bern_probs_##SUF(sf_index N, const T *logits, T *probs, int n_threads);   \
+int sf_bern_entropy_##SUF(sf_index N, const T *logits, T *entropy, int n_threads); \
+int sf_bern_log_prob_##SUF(sf_index S, sf_index N, const T *logits,             \
+                           const T *value, T *log_prob, int n_threads);         \
+int sf_bern_score_##SUF(sf_index S, sf_index N, const T *logits,                \
+                        const T *value, T *score, int n_threads);               \
+int sf_bern_weighted_score_##SUF(sf_index S, sf_index M, sf_index D,            \
+                                 const T *logits, const T *value,               \
+                                 const T *weights, T *grad, int n_threads);     \
+int sf_bern_sample_##SUF(sf_index S, sf_index N, const T *logits,               \
+                         const double *uniform, T *value, int n_threads);
+
+SF_BERN_DECLARE(double, d)
+SF_BERN_DECLARE(float, f)
+
+#undef SF_BERN_DECLARE
+
+#endif

@@ -1,0 +1,18 @@
+/* Instantiates the Gaussian kernels for double and float parameters. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "gaussian.h"
+#include "sf_math.h"
+
+#define SF_T double
+#define SF_SUF d
+#include "gaussian_impl.h"
+#undef SF_T
+#undef SF_SUF
+
+#define SF_T float
+#define SF_SUF f
+#include "gaussian_impl.h"
+#undef SF_T
+#undef SF_SUF

@@ -1,0 +1,51 @@
+/*
+ * Gaussian kernels for Normal (scalar event) and DiagNormal (event = the
+ * last axis), parameterised by loc and scale, with scores taken with respect
+ * to loc and log(scale).
+ *
+ * Parameters: loc and scale of N = M * D elements, viewed as M rows of D.
+ * Values (and grad_f) are (S, M, D); weights are (S, M), one per sample and
+ * row, shared by the row's D coordinates.  For Normal, D = 1 gives one weight
+ * per element; for DiagNormal, D is the event size.
+ *
+ * With z = (x - loc) / scale:
+ *   log p(x)               = sum_d -z^2 / 2 - log(scale) - log(2 pi) / 2
+ *   d log p / d loc        = z / scale
+ *   d log p / d log(scale) = z^2 - 1
+ */
+#ifndef SF_GAUSSIAN_H
+#define SF_GAUSSIAN_H
+
+#include "sf_common.h"
+
+#define SF_GAUSS_DECLARE(T, SUF)                                                \
+/* SF_ERR_NAN / SF_ERR_INF for loc, SF_ERR_SCALE for scale (*which = 0 for    */ \
+/* loc, 1 for scale), *bad the first offending element.                       */ \
+int sf_gauss_check_##SUF(sf_index N, const T *loc, const T *scale,              \
+                         sf_index *bad, int *which);                            \
+/* x[s, j] = loc[j] + scale[j] * x[s, j]: turns standard normals into draws. */ \
+int sf_gauss_affine_##SUF(sf_index S, sf_index N, const T *loc, const T *scale, \
+                          T *x, int n_threads);                                 \
+int sf_gauss_log_prob_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,   \
+                            const T *scale, const T *x, T *log_prob,            \
+                            int n_threads);                                     \
+int sf_gauss_entropy_##SUF(sf_index M, sf_index D, const T *scale, T *entropy); \
+int sf_gauss_score_##SUF(sf_index S, sf_index N, const T *loc, const T *scale,  \
+                         const T *x, T *score_loc, T *score_log_scale,          \
+                         int n_threads);                                        \
+/* g_loc[m, d] += sum_s w[s, m] z / scale; g_log_scale += sum_s w (z^2 - 1). */ \
+int sf_gauss_weighted_score_##SUF(sf_index S, sf_index M, sf_index D,           \
+                                  const T *loc, const T *scale, const T *x,     \
+                                  const T *weights, T *g_loc, T *g_log_scale,   \
+                                  int n_threads);                               \
+/* g_loc += sum_s grad_f; g_log_scale += sum_s grad_f * (x - loc). */           \
+int sf_gauss_pathwise_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,   \
+                            const T *x, const T *grad_f, T *g_loc,              \
+                            T *g_log_scale, int n_threads);
+
+SF_GAUSS_DECLARE(double, d)
+SF_GAUSS_DECLARE(float, f)
+
+#undef SF_GAUSS_DECLARE
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * Gaussian kernels, written once over the element type; included by
+ * gaussian.c with SF_T and SF_SUF defined.  See gaussian.h.
+ */
+#define SF_CAT2(name, suf) name##_##suf
+#define SF_CAT1(name, suf) SF_CAT2(name, suf)
+#define SF_FN(name) SF_CAT1(name, SF_SUF)
+
+int SF_FN(sf_gauss_check)(sf_index N, const SF_T *loc, const SF_T *scale,
+                          sf_index *bad, int *which)
+{
+    for (sf_index j = 0; j < N; j++) {
+        double mu = (double)loc[j], sigma = (double)scale[j];
+        if (mu != mu) { *bad = j; *which = 0; return SF_ERR_NAN; }
+        if (mu == INFINITY || mu == -INFINITY) { *bad = j; *which = 0; return SF_ERR_INF; }
+        if (!(sigma > 0.0) || sigma == INFINITY) { *bad = j; *which = 1; return SF_ERR_SCALE; }
+    }
+    *bad = -1;
+    *which = -1;
+    return SF_OK;
+}
+
+int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *scale,
+                           SF_T *x, int n_threads)
+{
+    (void)n_threads;
+#pragma omp parallel for schedule(static) num_threads(n_threads) \
+    if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK)
+    for (sf_index s = 0; s < S; s++) {
+        SF_T *row = x + s * N;
+        for (sf_index j = 0; j < N; j++) row[j] = loc[j] + scale[j] * row[j];
+    }
+    return SF_OK;
+}
+
+int SF_FN(sf_gauss_log_prob)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
+                             const SF_T *scale, const SF_T *x, SF_T *log_prob,
+                             int n_threads)
+{
+    (void)n_threads;
+#pragma omp parallel for schedule(static) num_threads(n_threads) \
+    if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
+    for (sf_index r = 0; r < S * M; r++) {
+        sf_index m = r % M;
+        const SF_T *mu = loc + m * D, *sigma = scale + m * D, *xr = x + r * D;
+        double acc = 0.0;
+        for (sf_index d = 0; d < D; d++) {
+            double z = ((double)xr[d] - (double)mu[d]) / (double)sigma[d];
+            acc += -0.5 * z * z - log((double)sigma[d]) - SF_LOG_SQRT_2PI;
+        }
+        log_prob[r] = (SF_T)acc;
+    }
+    return SF_OK;
+}
+
+int SF_FN(sf_gauss_entropy)(sf_index M, sf_index D, const SF_T *scale, SF_T *entropy)
+{
+    for (sf_index m = 0; m < M; m++) {
+        double acc = 0.0;
+        for (sf_index d = 0; d < D; d++)
+            acc += 0.5 + SF_LOG_SQRT_2PI + log((double)scale[m * D + d]);
+        entropy[m] = (SF_T)acc;
+    }
+    return SF_OK;
+}
+
+int SF_FN(sf_gauss_score)(sf_index S, sf_index N, const SF_T *loc, const SF_T *scale,
+                          const SF_T *x, SF_T *score_loc, SF_T *score_log_scale,
+                          int n_threads)
+{
+    (void)n_threads;
+#pragma omp parallel for schedule(static) num_threads(n_threads) \
+    if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK)
+    for (sf_index s = 0; s < S; s++) {
+        for (sf_index j = 0; j < N; j++) {
+            double sigma = (double)scale[j];
+            double z = ((double)x[s * N + j] - (double)loc[j]) / sigma;
+            score_loc[s * N + j] = (SF_T)(z / sigma);
+            score_log_scale[s * N + j] = (SF_T)(z * z - 1.0);
+        }
+    }
+    return SF_OK;
+}
+
+int SF_FN(sf_gauss_weighted_score)(sf_index S, sf_index M, sf_index D,
+                                   const SF_T *loc, const SF_T *scale, const SF_T *x,
+                                   const SF_T *weights, SF_T *g_loc, SF_T *g_log_scale,
+                                   int n_threads)
+{
+    int nomem = 0;
+    (void)n_threads;
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
+    if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
+    {
+        double *acc = (double *)malloc(2 * (size_t)D * sizeof(double));
+        if (!acc) nomem = 1;
+#pragma omp for schedule(static)
+        for (sf_index m = 0; m < M; m++) {
+            if (!acc) continue;
+            const SF_T *mu = loc + m * D, *sigma = scale + m * D;
+            double *a_loc = acc, *a_ls = acc + D;
+            for (sf_index d = 0; d < D; d++) a_loc[d] = a_ls[d] = 0.0;
+            /* samples outer, coordinates inner: x is read in memory order */
+            for (sf_index s = 0; s < S; s++) {
+                double w = (double)weights[s * M + m];
+                const SF_T *xr = x + (s * M + m) * D;
+                for (sf_index d = 0; d < D; d++) {
+                    double z = ((double)xr[d] - (double)mu[d]) / (double)sigma[d];
+                    a_loc[d] += w * z;
+                    a_ls[d] += w * (z * z - 1.0);
+                }
+            }
+            for (sf_index d = 0; d < D; d++) {
+                g_loc[m * D + d] = (SF_T)((double)g_loc[m * D + d] + a_loc[d] / (double)sigma[d]);
+                g_log_scale[m * D + d] = (SF_T)((double)g_log_scale[m * D + d] + a_ls[d]);
+            }
+        }
+        free(acc);
+    }
+    return nomem ? SF_ERR_NOMEM : SF_OK;
+}
+
+int SF_FN(sf_gauss_pathwise)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
+                             const SF_T *x, const SF_T *grad_f, SF_T *g_loc,
+                             SF_T *g_log_scale, int n_threads)
+{
+    int nomem = 0;
+    (void)n_threads;
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
+    if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
+    {
+        double *acc = (double *)malloc(2 * (size_t)D * sizeof(double));
+        if (!acc) nomem = 1;
+#pragma omp for schedule(static)
+        for (sf_index m = 0; m < M; m++) {
+            if (!acc) continue;
+            const SF_T *mu = loc + m * D;
+            double *a_loc = acc, *a_ls = acc + D;
+            for (sf_index d = 0; d < D; d++) a_loc[d] = a_ls[d] = 0.0;
+            for (sf_index s = 0; s < S; s++) {
+                const SF_T *xr = x + (s * M + m) * D, *gr = grad_f + (s * M + m) * D;
+                for (sf_index d = 0; d < D; d++) {
+                    /* x = loc + scale * eps, so dx/dlog(scale) = x - loc */
+                    a_loc[d] += (double)gr[d];
+                    a_ls[d] += (double)gr[d] * ((double)xr[d] - (double)mu[d]);
+                }
+            }
+            for (sf_index d = 0; d < D; d++) {
+                g_loc[m * D + d] = (SF_T)((double)g_loc[m * D + d] + a_loc[d]);
+                g_log_scale[m * D + d] = (SF_T)((double)g_log_scale[m * D + d] + a_ls[d]);
+            }
+        }
+        free(acc);
+    }
+    return nomem ? SF_ERR_NOMEM : SF_OK;
+}
+
+#undef SF_FN
+#undef SF_CAT1
+#undef SF_CAT2
