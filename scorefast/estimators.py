@@ -204,7 +204,7 @@ def advantages(rewards, baseline="loo", axis=0, groups=None, *, eps=1e-8, ddof=0
     elif baseline == "group":
         dof = sizes - ddof
         ss = np.add.reduceat(d * d, starts, axis=0)
-        var = np.where(dof[expand] > 0, ss / np.maximum(dof, 1)[expand], 0.0)
+        var = np.where(dof[expand] > 0, ss / np.maximum(dof, 1)[expand], np.inf)
         d = d / np.repeat((np.sqrt(var) + eps).astype(r.dtype), sizes, axis=0)
     if order is not None:
         out = np.empty_like(d)
