@@ -11,13 +11,18 @@ gradient sums.
 """
 from scorefast._version import __version__
 from scorefast._config import get_num_threads, set_num_threads
-from scorefast.distributions import Distribution, Categorical
+from scorefast.distributions import Bernoulli, Categorical, Distribution
+from scorefast.gaussian import DiagNormal, Normal, pathwise_grad
 from scorefast.estimators import BASELINES, EMABaseline, advantages, reinforce_grad
 
 __all__ = [
     "__version__",
     "Distribution",
     "Categorical",
+    "Bernoulli",
+    "Normal",
+    "DiagNormal",
+    "pathwise_grad",
     "advantages",
     "EMABaseline",
     "reinforce_grad",

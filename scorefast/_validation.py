@@ -8,12 +8,19 @@ import numpy as np
 __all__ = ["as_params", "as_value", "as_weights", "as_generator", "as_sample_shape"]
 
 
-def as_params(x, name):
-    """A C-contiguous float32 or float64 array (float32 kept, the rest float64)."""
+def as_params(x, name, copy=True, dtype=None):
+    """A C-contiguous float32 or float64 array (float32 kept, the rest float64).
+
+    With ``copy`` the result never shares memory with ``x``: a distribution
+    caches quantities derived from its parameters, which must not change
+    under it."""
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}")
-    dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    if dtype is None:
+        dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    if copy:
+        return np.array(arr, dtype=dtype, order="C", copy=True)
     return np.ascontiguousarray(arr, dtype=dtype)
 
 

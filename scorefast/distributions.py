@@ -8,18 +8,29 @@ import math
 
 import numpy as np
 
-from scorefast import _categorical
+from scorefast import _bernoulli, _categorical
 from scorefast._config import get_num_threads
 from scorefast._validation import as_generator, as_params, as_sample_shape, as_value, as_weights
 
-__all__ = ["Distribution", "Categorical"]
+__all__ = ["Distribution", "Categorical", "Bernoulli"]
 
 
 class Distribution:
-    """Shape bookkeeping shared by every family."""
+    """Shape bookkeeping shared by every family.
+
+    Subclasses set ``batch_shape``, ``event_shape`` and ``dtype``, and name
+    their parameters in ``_param_names`` (gradients come back as one array
+    per parameter, a tuple when there are several).
+    """
 
     batch_shape = ()
     event_shape = ()
+    _param_names = ()
+
+    @property
+    def _param_shape(self):
+        """Shape of each parameter, and so of each gradient."""
+        return tuple(self.batch_shape) + tuple(self.event_shape)
 
     def _sample_dims(self, shape, name="value"):
         """The sample shape of an array of ``shape``: what precedes the batch and event dims."""
@@ -29,6 +40,64 @@ class Distribution:
             raise ValueError(
                 f"{name} must have shape sample_shape + {tail}, got {tuple(shape)}")
         return tuple(shape[:n])
+
+    def _weights_block(self, weights, sample_shape, rows=True):
+        """weights as an (S, M) block: one weight per sample and parameter row.
+
+        weights broadcast against ``sample_shape + batch_shape``. When they are
+        constant along the last batch axis (a trailing 1) and ``rows`` is
+        allowed, that axis joins the row (M = prod(batch_shape[:-1])) instead
+        of being materialised; otherwise M = prod(batch_shape)."""
+        target = tuple(sample_shape) + tuple(self.batch_shape)
+        weights = weights.reshape((1,) * (len(target) - weights.ndim) + weights.shape) \
+            if weights.ndim <= len(target) else weights
+        try:
+            if np.broadcast_shapes(weights.shape, target) != target:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"weights of shape {weights.shape} do not broadcast to "
+                             f"sample_shape + batch_shape = {target}") from None
+        batch = tuple(self.batch_shape)
+        S = math.prod(sample_shape)
+        if rows and batch and batch[-1] > 1 and weights.shape[-1] == 1:
+            shape = target[:-1] + (1,)
+            M = math.prod(batch[:-1])
+        else:
+            shape = target
+            M = math.prod(batch)
+        block = np.ascontiguousarray(np.broadcast_to(weights, shape))
+        return block.reshape(S, M)
+
+    def _grad_out(self, out, name, inputs):
+        """Zeroed gradient arrays (one per parameter), or ``out`` after
+        checking it can take them; a tuple when there are several."""
+        shape = self._param_shape
+        n = len(self._param_names)
+        if out is None:
+            arrays = tuple(np.zeros(shape, dtype=self.dtype) for _ in range(n))
+            return arrays if n > 1 else arrays[0]
+        outs = out if n > 1 else (out,)
+        if n > 1 and (not isinstance(out, tuple) or len(out) != n):
+            raise TypeError(f"{name} must be a tuple of {n} arrays "
+                            f"({', '.join(self._param_names)})")
+        for o in outs:
+            if not isinstance(o, np.ndarray):
+                raise TypeError(f"{name} must be a numpy array, got {type(o).__name__}")
+            if o.shape != shape:
+                raise ValueError(f"{name} must have shape {shape}, got {o.shape}")
+            if o.dtype != self.dtype:
+                raise TypeError(f"{name} must have dtype {self.dtype}, got {o.dtype}")
+            if not o.flags.c_contiguous or not o.flags.writeable:
+                raise ValueError(f"{name} must be a writeable C-contiguous array")
+            for x in self._params() + tuple(inputs):
+                if np.shares_memory(o, x):
+                    raise ValueError(f"{name} must not share memory with an input")
+        if n > 1 and np.shares_memory(outs[0], outs[1]):
+            raise ValueError(f"{name}: the arrays must not share memory")
+        return out
+
+    def _params(self):
+        return tuple(getattr(self, p) for p in self._param_names)
 
 
 class Categorical(Distribution):
@@ -45,6 +114,10 @@ class Categorical(Distribution):
     validate : bool, default True
         Check ``logits`` and the arguments of later calls for NaN and inf.
         With ``False`` the checks are skipped and NaN propagates.
+    copy : bool, default True
+        Copy ``logits``. With ``False`` a C-contiguous array of the right
+        dtype is used in place (saving a pass over it); the caller must then
+        not modify it while the distribution is in use.
 
     Notes
     -----
@@ -52,14 +125,15 @@ class Categorical(Distribution):
     works from it, so probabilities are never formed unless ``probs`` is read.
     """
 
-    def __init__(self, logits, validate=True):
-        logits = as_params(logits, "logits")
+    def __init__(self, logits, validate=True, copy=True):
+        logits = as_params(logits, "logits", copy)
         if logits.ndim == 0:
             raise ValueError("logits must have shape (..., K) with at least one dimension")
         if logits.shape[-1] == 0:
             raise ValueError("logits must have at least one class (K >= 1)")
-        self._logits = logits
+        self._logits = logits.view()
         self._logits.flags.writeable = False
+        self._param_names = ("logits",)
         self._rows = logits.reshape(-1, logits.shape[-1])
         self._lse = np.empty(self._rows.shape[0], dtype=np.float64)
         self.validate = bool(validate)
@@ -79,6 +153,10 @@ class Categorical(Distribution):
     @property
     def batch_shape(self):
         return self._logits.shape[:-1]
+
+    @property
+    def _param_shape(self):
+        return self._logits.shape
 
     @property
     def num_classes(self):
@@ -192,36 +270,145 @@ class Categorical(Distribution):
         ndarray of shape ``batch_shape + (K,)``: ``out`` if given.
         """
         value = as_value(value)
+        sample_shape = self._sample_dims(value.shape)
         weights = as_weights(weights, "weights", self.dtype, self.validate)
-        try:
-            shape = np.broadcast_shapes(value.shape, weights.shape)
-        except ValueError:
-            raise ValueError(f"weights of shape {weights.shape} do not broadcast "
-                             f"against value of shape {value.shape}") from None
-        self._sample_dims(shape)
+        w = self._weights_block(weights, sample_shape, rows=False)
         B = self._rows.shape[0]
-        S = math.prod(shape) // B if B else 0
-        block = np.ascontiguousarray(np.broadcast_to(value, shape)).reshape(S, B)
-        w = np.ascontiguousarray(np.broadcast_to(weights, shape)).reshape(S, B)
+        block = np.ascontiguousarray(value).reshape(w.shape[0], B)
         out = self._grad_out(out, "out", (weights,))
         _categorical.weighted_score(self._rows, self._lse, block, w,
                                     out.reshape(B, self.num_classes), get_num_threads())
         return out
 
-    def _grad_out(self, out, name, inputs):
-        """A zeroed result, or ``out`` after checking it can take one."""
-        shape = self._logits.shape
-        if out is None:
-            return np.zeros(shape, dtype=self.dtype)
-        if not isinstance(out, np.ndarray):
-            raise TypeError(f"{name} must be a numpy array, got {type(out).__name__}")
-        if out.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {out.shape}")
-        if out.dtype != self.dtype:
-            raise TypeError(f"{name} must have dtype {self.dtype}, got {out.dtype}")
-        if not out.flags.c_contiguous or not out.flags.writeable:
-            raise ValueError(f"{name} must be a writeable C-contiguous array")
-        for x in (self._logits,) + tuple(inputs):
-            if np.shares_memory(out, x):
-                raise ValueError(f"{name} must not share memory with an input")
+
+def _as_binary(value, dtype):
+    """Bernoulli values as an array of the distribution's dtype."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"value must be a real, integer or bool array, got dtype {arr.dtype}")
+    return arr.astype(dtype, copy=False)
+
+
+class Bernoulli(Distribution):
+    r"""Independent Bernoulli variables over ``logits``, elementwise.
+
+    .. math:: p(x) = \sigma(\ell)^x (1 - \sigma(\ell))^{1 - x}, \quad x \in \{0, 1\}
+
+    Parameters
+    ----------
+    logits : array_like
+        Log-odds; float32 is kept, other real dtypes become float64. Every
+        value must be finite (checked unless ``validate=False``).
+    validate : bool, default True
+    copy : bool, default True
+        As for :class:`Categorical`.
+
+    Notes
+    -----
+    Log-probabilities use :math:`\log \sigma(\ell) = -\operatorname{softplus}(-\ell)`,
+    never ``log(sigmoid)``, so they are exact for logits of any size. Values
+    are returned, and accepted, in the logits' dtype (as in torch); integer
+    and bool values are accepted too. Anything but 0 and 1 is an error.
+    """
+
+    def __init__(self, logits, validate=True, copy=True):
+        logits = as_params(logits, "logits", copy)
+        self._logits = logits.view()
+        self._logits.flags.writeable = False
+        self._flat = logits.reshape(-1)
+        self._param_names = ("logits",)
+        self.validate = bool(validate)
+        if self.validate:
+            _bernoulli.check(self._flat)
+
+    @property
+    def logits(self):
+        return self._logits
+
+    @property
+    def dtype(self):
+        return self._logits.dtype
+
+    @property
+    def batch_shape(self):
+        return self._logits.shape
+
+    @property
+    def probs(self):
+        """sigmoid(logits)."""
+        out = np.empty_like(self._flat)
+        _bernoulli.probs(self._flat, out, get_num_threads())
+        return out.reshape(self.batch_shape)
+
+    @property
+    def mean(self):
+        return self.probs
+
+    def __repr__(self):
+        return f"Bernoulli(batch_shape={self.batch_shape}, dtype={self.dtype})"
+
+    def _blocks(self, value):
+        """value as an (S, N) block against flat logits (N,), broadcasting
+        the logits when value broadcasts the batch dimensions."""
+        value = _as_binary(value, self.dtype)
+        batch = self.batch_shape
+        shape = np.broadcast_shapes(value.shape, batch)
+        if shape[len(shape) - len(batch):] == batch:
+            flat = self._flat
+        else:
+            flat = np.ascontiguousarray(np.broadcast_to(self._logits, shape)).reshape(-1)
+        N = flat.shape[0]
+        S = math.prod(shape) // N if N else 0
+        block = np.ascontiguousarray(np.broadcast_to(value, shape)).reshape(S, N)
+        return block, flat, shape
+
+    def sample(self, sample_shape=(), rng=None):
+        """Draw ``sample_shape + batch_shape`` values in {0, 1} (the logits' dtype).
+
+        Draw ``j`` is ``u_j < sigmoid(logits_j)`` for the uniforms
+        ``rng.random(sample_shape + batch_shape)`` would return."""
+        sample_shape = as_sample_shape(sample_shape)
+        gen = as_generator(rng)
+        out = np.empty(sample_shape + self.batch_shape, dtype=self.dtype)
+        N = self._flat.shape[0]
+        S = math.prod(sample_shape)
+        _bernoulli.sample(self._flat, out.reshape(S, N), gen.bit_generator, get_num_threads())
+        return out
+
+    def log_prob(self, value):
+        """``x * logits - softplus(logits)``, value broadcast against batch_shape."""
+        block, flat, shape = self._blocks(value)
+        out = np.empty(block.shape, dtype=self.dtype)
+        _bernoulli.log_prob(flat, block, out, get_num_threads())
+        return out.reshape(shape)
+
+    def entropy(self):
+        """``-p log p - (1 - p) log(1 - p)``, shape ``batch_shape``."""
+        out = np.empty_like(self._flat)
+        _bernoulli.entropy(self._flat, out, get_num_threads())
+        return out.reshape(self.batch_shape)
+
+    def score(self, value):
+        """Gradient of ``log_prob(value)`` with respect to the logits: ``value - sigmoid(logits)``."""
+        block, flat, shape = self._blocks(value)
+        out = np.empty(block.shape, dtype=self.dtype)
+        _bernoulli.score(flat, block, out, get_num_threads())
+        return out.reshape(shape)
+
+    def weighted_score(self, value, weights, out=None):
+        r"""``sum_s weights[s] * (value[s] - sigmoid(logits))`` over the sample dimensions.
+
+        ``weights`` broadcast against ``value``; weights constant along the
+        last axis (shape ``(..., 1)``, one reward per row of a multivariate
+        sample) are used without being expanded. ``out`` accumulates as in
+        :meth:`Categorical.weighted_score`. Returns ``batch_shape``.
+        """
+        value = _as_binary(value, self.dtype)
+        sample_shape = self._sample_dims(value.shape)
+        weights = as_weights(weights, "weights", self.dtype, self.validate)
+        w = self._weights_block(weights, sample_shape)
+        block = np.ascontiguousarray(value).reshape(w.shape[0], -1) if value.size else \
+            value.reshape(w.shape[0], self._flat.shape[0])
+        out = self._grad_out(out, "out", (weights,))
+        _bernoulli.weighted_score(self._flat, block, w, out.reshape(-1), get_num_threads())
         return out

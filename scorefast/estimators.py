@@ -36,6 +36,7 @@ float constant ``c``
 With ``groups``, every baseline is computed within each group of samples
 sharing an id, and the same statements hold group by group.
 """
+import math
 import numbers
 
 import numpy as np
@@ -238,6 +239,23 @@ def _optimal_grad(dist, value, rewards_2d, sample_shape):
     return parts[0] if len(parts) == 1 else tuple(parts)
 
 
+def _rewards_block(r, sample_shape, batch_shape):
+    """Rewards as (S,) + tail, tail broadcastable to batch_shape: one reward
+    per sample, possibly shared along batch axes of size 1."""
+    target = tuple(sample_shape) + tuple(batch_shape)
+    try:
+        if r.ndim > len(target) or np.broadcast_shapes(r.shape, target) != target:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"rewards of shape {r.shape} do not broadcast to "
+                         f"sample_shape + batch_shape = {target}") from None
+    r = r.reshape((1,) * (len(target) - r.ndim) + r.shape)
+    ns = len(sample_shape)
+    if r.shape[:ns] != tuple(sample_shape):
+        r = np.broadcast_to(r, tuple(sample_shape) + r.shape[ns:])
+    return r.reshape((math.prod(sample_shape),) + r.shape[ns:])
+
+
 def reinforce_grad(dist, value, rewards, baseline="loo", reduction="mean", *,
                    groups=None, eps=1e-8, ddof=0, out=None):
     r"""Score-function estimate of the gradient of :math:`\mathbb{E}[f]`.
@@ -253,10 +271,12 @@ def reinforce_grad(dist, value, rewards, baseline="loo", reduction="mean", *,
     Parameters
     ----------
     dist : Distribution
-    value : array, shape ``sample_shape + batch_shape``
+    value : array, shape ``sample_shape + batch_shape + event_shape``
         The samples, e.g. ``dist.sample(sample_shape, rng)``.
-    rewards : array, the shape of ``value`` (broadcastable to it)
-        :math:`f(x)` at each sample.
+    rewards : array, broadcastable to ``sample_shape + batch_shape``
+        :math:`f(x)` at each sample (one per event: a DiagNormal draw gets one
+        reward). A trailing batch axis of size 1 shares a reward along it,
+        e.g. rewards ``(S, B, 1)`` for Bernoulli values ``(S, B, D)``.
     baseline : str, float or EMABaseline
         ``"none"``, ``"mean"``, ``"loo"``, ``"group"``, ``"optimal"``, a
         constant, or an :class:`EMABaseline`; computed along the flattened
@@ -270,25 +290,20 @@ def reinforce_grad(dist, value, rewards, baseline="loo", reduction="mean", *,
 
     Returns
     -------
-    ndarray of the parameters' shape (for a categorical ``batch_shape + (K,)``).
+    ndarray of the parameters' shape (for a categorical ``batch_shape + (K,)``),
+    or for a Gaussian the pair ``(d/dloc, d/dlog_scale)``.
     """
     if reduction not in ("mean", "sum"):
         raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
     value = np.asarray(value)
     sample_shape = dist._sample_dims(value.shape)
-    r = _as_rewards(rewards)
-    try:
-        r = np.broadcast_to(r, value.shape)
-    except ValueError:
-        raise ValueError(f"rewards of shape {r.shape} do not match value of shape "
-                         f"{value.shape}") from None
-    S = int(np.prod(sample_shape, dtype=np.int64))
+    S = math.prod(sample_shape)
     if S == 0:
         raise ValueError("value holds no samples (its sample dimensions are empty)")
-    batch_size = int(np.prod(dist.batch_shape, dtype=np.int64))
+    r2 = _rewards_block(_as_rewards(rewards), sample_shape, dist.batch_shape)
+    batch_size = math.prod(dist.batch_shape)
     scale = 1.0 / (S * batch_size) if reduction == "mean" and batch_size else 1.0
-    r2 = r.reshape((S,) + tuple(dist.batch_shape))
-    if baseline == "optimal":
+    if isinstance(baseline, str) and baseline == "optimal":
         if groups is not None:
             raise ValueError("baseline='optimal' does not take groups")
         grad = _optimal_grad(dist, value, r2, sample_shape)
@@ -304,4 +319,4 @@ def reinforce_grad(dist, value, rewards, baseline="loo", reduction="mean", *,
     adv = advantages(r2, baseline, axis=0, groups=groups, eps=eps, ddof=ddof)
     if scale != 1.0:
         adv *= adv.dtype.type(scale)
-    return dist.weighted_score(value, adv.reshape(value.shape), out=out)
+    return dist.weighted_score(value, adv.reshape(sample_shape + adv.shape[1:]), out=out)

@@ -1,0 +1,285 @@
+r"""Gaussian families over ``loc`` and ``scale``, and the pathwise estimator.
+
+Scores and gradients are taken with respect to ``loc`` and ``log(scale)``:
+with :math:`z = (x - \mu) / \sigma`,
+
+.. math:: \partial_\mu \log p = z / \sigma, \qquad \partial_{\log\sigma} \log p = z^2 - 1.
+
+Every method that returns a gradient returns the pair ``(d/dloc, d/dlog_scale)``.
+"""
+import math
+
+import numpy as np
+
+from scorefast import _gaussian
+from scorefast._config import get_num_threads
+from scorefast._validation import as_generator, as_params, as_sample_shape, as_weights
+from scorefast.distributions import Distribution
+
+__all__ = ["Normal", "DiagNormal", "pathwise_grad"]
+
+
+def _param_dtype(*xs):
+    """float32 when every array among xs is float32 (Python scalars follow
+    the arrays, as in numpy's promotion), else float64."""
+    arrays = [x for x in xs if isinstance(x, (np.ndarray, np.generic))]
+    if arrays and all(np.asarray(a).dtype == np.float32 for a in arrays):
+        return np.float32
+    return np.float64
+
+
+class _Gaussian(Distribution):
+    """What Normal and DiagNormal share: parameters viewed as (M, D) rows,
+    where D is the event size (1 for Normal)."""
+
+    _param_names = ("loc", "scale")
+
+    def __init__(self, loc, scale, validate=True, copy=True):
+        dtype = _param_dtype(loc, scale)
+        loc = as_params(loc, "loc", False, dtype)
+        scale = as_params(scale, "scale", False, dtype)
+        try:
+            shape = np.broadcast_shapes(loc.shape, scale.shape)
+        except ValueError:
+            raise ValueError(f"loc of shape {loc.shape} and scale of shape {scale.shape} "
+                             "do not broadcast") from None
+        self._loc = np.array(np.broadcast_to(loc, shape), copy=True) if copy or \
+            loc.shape != shape else loc
+        self._scale = np.array(np.broadcast_to(scale, shape), copy=True) if copy or \
+            scale.shape != shape else scale
+        self._set_shapes(shape)
+        D = math.prod(self.event_shape)
+        self._loc2 = self._loc.reshape(-1, D) if D else self._loc.reshape(0, 0)
+        self._scale2 = self._scale.reshape(-1, D) if D else self._scale.reshape(0, 0)
+        self._loc = self._loc.view()
+        self._scale = self._scale.view()
+        self._loc.flags.writeable = False
+        self._scale.flags.writeable = False
+        self.validate = bool(validate)
+        if self.validate:
+            _gaussian.check(self._loc2, self._scale2)
+
+    # -- parameters -----------------------------------------------------
+    @property
+    def loc(self):
+        return self._loc
+
+    @property
+    def scale(self):
+        return self._scale
+
+    @property
+    def dtype(self):
+        return self._loc.dtype
+
+    @property
+    def mean(self):
+        return self._loc
+
+    @property
+    def stddev(self):
+        return self._scale
+
+    @property
+    def variance(self):
+        return self._scale ** 2
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(batch_shape={self.batch_shape}, "
+                f"event_shape={self.event_shape}, dtype={self.dtype})")
+
+    # -- values as (S, M, D) blocks ---------------------------------------
+    def _as_value(self, value, name="value"):
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}")
+        arr = arr.astype(self.dtype, copy=False)
+        if self.validate and arr.size and not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or inf")
+        return arr
+
+    def _blocks(self, value):
+        """value as an (S, M, D) block against (M, D) parameters; when value
+        broadcasts the batch dimensions the parameters are broadcast too."""
+        value = self._as_value(value)
+        pshape = self._param_shape
+        try:
+            shape = np.broadcast_shapes(value.shape, pshape)
+        except ValueError:
+            raise ValueError(f"value of shape {value.shape} does not broadcast against "
+                             f"batch_shape + event_shape = {pshape}") from None
+        D = math.prod(self.event_shape)
+        if shape[len(shape) - len(pshape):] == pshape:
+            loc, scale = self._loc2, self._scale2
+        else:
+            loc = np.ascontiguousarray(np.broadcast_to(self._loc, shape)).reshape(-1, D)
+            scale = np.ascontiguousarray(np.broadcast_to(self._scale, shape)).reshape(-1, D)
+        M = loc.shape[0]
+        S = math.prod(shape) // (M * D) if M * D else 0
+        block = np.ascontiguousarray(np.broadcast_to(value, shape)).reshape(S, M, D)
+        return block, loc, scale, shape
+
+    # -- the distribution ------------------------------------------------
+    def sample(self, sample_shape=(), rng=None, antithetic=False):
+        r"""Draw ``loc + scale * eps`` of shape ``sample_shape + batch_shape + event_shape``.
+
+        ``eps`` are the standard normals ``rng.standard_normal(shape, dtype)``
+        returns, so the draws reproduce ``loc + scale * rng.standard_normal(shape)``
+        bit for bit for a Generator seeded the same way.
+
+        With ``antithetic=True`` the draws come in mirrored pairs: the first
+        half along the leading sample dimension (which must be even) is
+        ``loc + scale * eps``, the second ``loc - scale * eps``, with
+        ``eps = rng.standard_normal`` of the half shape.
+        """
+        sample_shape = as_sample_shape(sample_shape)
+        gen = as_generator(rng)
+        pshape = self._param_shape
+        shape = sample_shape + pshape
+        if antithetic:
+            if not sample_shape or sample_shape[0] % 2:
+                raise ValueError("antithetic sampling needs an even leading sample "
+                                 f"dimension, got sample_shape={sample_shape}")
+            half = (sample_shape[0] // 2,) + shape[1:]
+            eps = np.empty(shape, dtype=self.dtype)
+            gen.standard_normal(size=half, dtype=self.dtype, out=eps[:half[0]])
+            np.negative(eps[:half[0]], out=eps[half[0]:])
+        else:
+            eps = gen.standard_normal(size=shape, dtype=self.dtype)
+        M, D = self._loc2.shape
+        S = math.prod(sample_shape)
+        _gaussian.affine(self._loc2, self._scale2, eps.reshape(S, M, D), get_num_threads())
+        return eps
+
+    def log_prob(self, value):
+        block, loc, scale, shape = self._blocks(value)
+        out = np.empty(block.shape[:2], dtype=self.dtype)
+        _gaussian.log_prob(loc, scale, block, out, get_num_threads())
+        return out.reshape(shape[:len(shape) - len(self.event_shape)])
+
+    def entropy(self):
+        """``sum over the event of 1/2 + log(2 pi)/2 + log(scale)``, shape ``batch_shape``."""
+        out = np.empty(self._scale2.shape[0], dtype=self.dtype)
+        _gaussian.entropy(self._scale2, out)
+        return out.reshape(self.batch_shape)
+
+    def score(self, value):
+        """``(z / scale, z**2 - 1)``: the gradients of ``log_prob(value)``
+        with respect to loc and log(scale), each of value's shape."""
+        block, loc, scale, shape = self._blocks(value)
+        g_loc = np.empty_like(block)
+        g_ls = np.empty_like(block)
+        _gaussian.score(loc, scale, block, g_loc, g_ls, get_num_threads())
+        return g_loc.reshape(shape), g_ls.reshape(shape)
+
+    def weighted_score(self, value, weights, out=None):
+        r"""``sum_s weights[s] * score(value[s])`` over the sample dimensions.
+
+        .. math:: g_\mu = \sum_s w_s z_s / \sigma, \qquad g_{\log\sigma} = \sum_s w_s (z_s^2 - 1)
+
+        computed in one pass without forming per-sample scores. ``weights``
+        broadcast against ``sample_shape + batch_shape`` (one weight per
+        sample of the event). ``out``, a pair of arrays, accumulates.
+        Returns the pair ``(g_loc, g_log_scale)`` of the parameters' shape.
+        """
+        value = self._as_value(value)
+        sample_shape = self._sample_dims(value.shape)
+        weights = as_weights(weights, "weights", self.dtype, self.validate)
+        w = self._weights_block(weights, sample_shape)
+        M = w.shape[1]
+        N = self._loc.size
+        D = N // M if M else 0
+        out = self._grad_out(out, "out", (weights, value))
+        g_loc, g_ls = out
+        _gaussian.weighted_score(self._loc2.reshape(M, D), self._scale2.reshape(M, D),
+                                 np.ascontiguousarray(value).reshape(w.shape[0], M, D), w,
+                                 g_loc.reshape(M, D), g_ls.reshape(M, D), get_num_threads())
+        return out
+
+
+class Normal(_Gaussian):
+    r"""Independent normal variables, elementwise (torch's ``Normal``).
+
+    .. math:: p(x) = \frac{1}{\sigma\sqrt{2\pi}} \exp\left(-\frac{(x - \mu)^2}{2\sigma^2}\right)
+
+    Parameters
+    ----------
+    loc, scale : array_like, broadcastable against each other
+        ``scale > 0`` (checked, with NaN and inf, unless ``validate=False``).
+        The dtype is float32 when the arrays given are float32, else float64.
+    validate, copy : bool
+        As for :class:`Categorical`.
+    """
+
+    def _set_shapes(self, shape):
+        self.batch_shape = shape
+        self.event_shape = ()
+
+
+class DiagNormal(_Gaussian):
+    r"""A Gaussian with diagonal covariance over the last axis (torch's
+    ``Independent(Normal(loc, scale), 1)``): ``log_prob`` and ``entropy``
+    sum over the event axis.
+
+    Parameters as for :class:`Normal`; ``loc`` and ``scale`` broadcast to a
+    shape of at least one dimension, ``batch_shape + (D,)``.
+    """
+
+    def _set_shapes(self, shape):
+        if len(shape) == 0:
+            raise ValueError("loc must have at least one dimension (the event axis) "
+                             "for DiagNormal")
+        self.batch_shape = shape[:-1]
+        self.event_shape = shape[-1:]
+
+
+def pathwise_grad(dist, value, grad_f, reduction="mean"):
+    r"""Reparameterisation (pathwise) estimate of the gradient of :math:`\mathbb{E}[f]`.
+
+    With :math:`x = \mu + \sigma \epsilon`,
+
+    .. math:: \partial_\mu \mathbb{E}[f] \approx \frac{1}{N} \sum f'(x), \qquad
+              \partial_{\log\sigma} \mathbb{E}[f] \approx \frac{1}{N} \sum f'(x)(x - \mu)
+
+    for :math:`N` the number of sample x batch elements (``"mean"``) or 1
+    (``"sum"``), as in :func:`scorefast.reinforce_grad`, so both estimators
+    can be compared on the same draws. Unbiased for differentiable ``f``;
+    it sees nothing of a step (for ``f = 1{x > a}`` it returns 0).
+
+    Parameters
+    ----------
+    dist : Normal or DiagNormal
+    value : array, shape ``sample_shape + batch_shape + event_shape``
+        Draws from ``dist``.
+    grad_f : array, the shape of ``value``
+        :math:`\partial f / \partial x` at each draw.
+    reduction : {"mean", "sum"}
+
+    Returns
+    -------
+    (g_loc, g_log_scale), each of the parameters' shape.
+    """
+    if not isinstance(dist, _Gaussian):
+        raise TypeError(f"dist must be a Normal or DiagNormal, got {type(dist).__name__}")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    value = dist._as_value(value)
+    sample_shape = dist._sample_dims(value.shape)
+    grad_f = dist._as_value(grad_f, "grad_f")
+    if grad_f.shape != value.shape:
+        try:
+            grad_f = np.broadcast_to(grad_f, value.shape)
+        except ValueError:
+            raise ValueError(f"grad_f of shape {grad_f.shape} does not match value of "
+                             f"shape {value.shape}") from None
+    S = math.prod(sample_shape)
+    M, D = dist._loc2.shape
+    g_loc, g_ls = dist._grad_out(None, "out", ())
+    _gaussian.pathwise(dist._loc2, np.ascontiguousarray(value).reshape(S, M, D),
+                       np.ascontiguousarray(grad_f).reshape(S, M, D),
+                       g_loc.reshape(M, D), g_ls.reshape(M, D), get_num_threads())
+    n = S * math.prod(dist.batch_shape)
+    if reduction == "mean" and n:
+        g_loc *= g_loc.dtype.type(1.0 / n)
+        g_ls *= g_ls.dtype.type(1.0 / n)
+    return g_loc, g_ls
