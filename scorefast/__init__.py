@@ -13,6 +13,7 @@ from scorefast._version import __version__
 from scorefast._config import get_num_threads, set_num_threads
 from scorefast.distributions import Bernoulli, Categorical, Distribution
 from scorefast.gaussian import DiagNormal, Normal, pathwise_grad
+from scorefast.es import centered_ranks, nes_utilities
 from scorefast.estimators import BASELINES, EMABaseline, advantages, reinforce_grad
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "EMABaseline",
     "reinforce_grad",
     "BASELINES",
+    "centered_ranks",
+    "nes_utilities",
     "get_num_threads",
     "set_num_threads",
 ]
