@@ -422,3 +422,29 @@ def test_value_dtypes_are_accepted(dtype):
     for vt in (np.int8, np.int16, np.int32, np.uint8, np.uint16, np.uint32, np.uint64):
         np.testing.assert_array_equal(d.log_prob(np.array([[0], [2]], dtype=vt)), expected)
     np.testing.assert_array_equal(d.log_prob([[0], [2]]), expected)
+
+
+def test_non_contiguous_inputs(rng, dtype):
+    """Strided and Fortran-ordered logits, values and weights give the results
+    of their contiguous copies."""
+    big = random_logits(rng, (6, 8, 2), dtype)
+    logits = big[::2, :, 0]                              # (3, 8), strided
+    d, dc = sf.Categorical(logits), sf.Categorical(np.ascontiguousarray(logits))
+    df = sf.Categorical(np.asfortranarray(logits))
+    v = rng.integers(0, 8, size=(10, 3, 2))[:, :, 1]     # (10, 3), strided
+    w = rng.standard_normal((3, 10)).T                   # (10, 3), Fortran order
+    vc, wc = np.ascontiguousarray(v), np.ascontiguousarray(w)
+    for dd in (d, df):
+        np.testing.assert_array_equal(dd.probs, dc.probs)
+        np.testing.assert_array_equal(dd.log_prob(v), dc.log_prob(vc))
+        np.testing.assert_array_equal(dd.score(v), dc.score(vc))
+        np.testing.assert_array_equal(dd.weighted_score(v, w), dc.weighted_score(vc, wc))
+        np.testing.assert_array_equal(dd.sample(5, rng=1), dc.sample(5, rng=1))
+
+
+def test_copy_false_does_not_freeze_the_callers_array(dtype):
+    x = np.zeros((2, 3), dtype=dtype)
+    d = sf.Categorical(x, copy=False)
+    assert x.flags.writeable
+    assert not d.logits.flags.writeable
+    np.testing.assert_allclose(d.probs, np.full((2, 3), 1 / 3), rtol=1e-6)
