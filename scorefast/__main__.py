@@ -19,7 +19,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "demo":
         from scorefast.demo import run_demo
+        from scorefast.demo import variance_table
         result = run_demo(steps=args.steps, seed=args.seed, verbose=not args.quiet)
+        variance_table(seed=args.seed, verbose=not args.quiet)
         return 0 if result["accuracy"] >= 0.95 else 1
     from scorefast._bench import run_bench
     run_bench(workload=args.workload, size=args.size, threads=args.threads,
