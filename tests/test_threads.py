@@ -1,0 +1,124 @@
+"""Results never depend on threading: neither on the kernels' OpenMP thread
+count nor on Python threads calling the library concurrently."""
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import scorefast as sf
+from scorefast import _categorical
+
+from conftest import random_logits
+
+# B * K = 128000 and S * B * K = 1e6: above the kernels' threshold for going
+# parallel (32768 units of work), so with 2 threads OpenMP really splits rows.
+B, K, S = 500, 256, 8
+
+
+def _everything(d, seed):
+    """Every kernel's output for one distribution and seed."""
+    v = d.sample((S,), rng=seed)
+    w = np.random.default_rng(seed + 1).standard_normal(v.shape)
+    return {
+        "sample": v,
+        "probs": d.probs,
+        "entropy": d.entropy(),
+        "lse": d.log_normalizer(),
+        "log_prob": d.log_prob(v),
+        "score": d.score(v),
+        "weighted_score": d.weighted_score(v, w),
+        "reinforce_loo": sf.reinforce_grad(d, v, w, baseline="loo"),
+        "reinforce_optimal": sf.reinforce_grad(d, v, w, baseline="optimal"),
+    }
+
+
+def _assert_same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k].dtype == b[k].dtype, k
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_set_num_threads_returns_previous(restore_threads):
+    sf.set_num_threads(3)
+    assert sf.set_num_threads(1) == 3
+    assert sf.get_num_threads() == 1
+    sf.set_num_threads(np.int64(2))
+    assert sf.get_num_threads() == (2 if _categorical.have_openmp() else 1)
+    sf.set_num_threads(None)
+    assert sf.get_num_threads() >= 1
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_one_and_two_threads_agree(restore_threads, dtype, seed):
+    logits = random_logits(np.random.default_rng(seed), (B, K), dtype)
+    logits[::7, ::5] = -np.inf                         # masked classes on some rows
+    sf.set_num_threads(1)
+    d1 = sf.Categorical(logits)
+    one = _everything(d1, seed)
+    sf.set_num_threads(2)
+    d2 = sf.Categorical(logits)
+    two = _everything(d2, seed)
+    _assert_same(one, two)
+    # and one distribution built under one setting, used under the other
+    _assert_same(_everything(d1, seed), two)
+
+
+def test_threads_do_not_change_the_distribution(restore_threads):
+    """Sanity of the comparison above: both settings sample what the oracle
+    samples draw for draw."""
+    from scorefast import reference as ref
+    logits = random_logits(np.random.default_rng(9), (B, K))
+    expected = ref.Categorical(logits).sample((S,), rng=4)
+    for n in (1, 2):
+        sf.set_num_threads(n)
+        np.testing.assert_array_equal(sf.Categorical(logits).sample((S,), rng=4), expected)
+
+
+N_TASKS = 8
+
+
+def _task(args):
+    logits, seed = args
+    return _everything(sf.Categorical(logits), seed)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_python_threads_match_sequential(restore_threads, dtype, threads):
+    sf.set_num_threads(threads)
+    rng = np.random.default_rng(123)
+    jobs = [(random_logits(rng, (120, 300), dtype), 1000 + i) for i in range(N_TASKS)]
+    sequential = [_task(j) for j in jobs]
+    with ThreadPoolExecutor(max_workers=N_TASKS) as pool:
+        for _ in range(2):
+            concurrent = list(pool.map(_task, jobs))
+            for a, b in zip(sequential, concurrent):
+                _assert_same(a, b)
+
+
+def test_python_threads_share_one_distribution(restore_threads, dtype):
+    """One Categorical used from 8 threads at once, each with its own
+    Generator: each thread gets the results it gets alone."""
+    d = sf.Categorical(random_logits(np.random.default_rng(5), (120, 300), dtype))
+    seeds = list(range(50, 50 + N_TASKS))
+    sequential = [_everything(d, s) for s in seeds]
+    with ThreadPoolExecutor(max_workers=N_TASKS) as pool:
+        concurrent = list(pool.map(lambda s: _everything(d, s), seeds))
+    for a, b in zip(sequential, concurrent):
+        _assert_same(a, b)
+
+
+def test_python_threads_share_one_generator():
+    """A Generator shared by 8 threads is drawn under its lock: every call
+    takes a contiguous block of uniforms, so the draws are those of 8
+    sequential calls, in some order."""
+    d = sf.Categorical(random_logits(np.random.default_rng(6), (64, 50)))
+    sequential_gen = np.random.default_rng(77)
+    sequential = [d.sample((200,), rng=sequential_gen) for _ in range(N_TASKS)]
+    shared = np.random.default_rng(77)
+    with ThreadPoolExecutor(max_workers=N_TASKS) as pool:
+        concurrent = list(pool.map(lambda _: d.sample((200,), rng=shared), range(N_TASKS)))
+    key = lambda a: a.tobytes()
+    assert sorted(map(key, sequential)) == sorted(map(key, concurrent))
+    # and the generator ends where the sequential one does
+    assert shared.bit_generator.state == sequential_gen.bit_generator.state
