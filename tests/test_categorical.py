@@ -250,6 +250,25 @@ def test_log_prob_of_huge_logits_is_shift_invariant(shift):
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype_, magnitude", [
+    (np.float64, 1e17), (np.float64, 1e300), (np.float32, 1e20), (np.float32, 3e38),
+], ids=["f64-1e17", "f64-1e300", "f32-1e20", "f32-3e38"])
+def test_huge_equal_logits_are_normalised(dtype_, magnitude):
+    """Logits are any finite reals; a row of K equal logits is uniform
+    whatever their size. The kernels form exp(l - lse) with lse = m + log(s)
+    rounded to a double: once |m| * 2^-53 exceeds log(s), lse == m and every
+    class gets probability 1 (log_prob 0, entropy 0), so probabilities no
+    longer sum to 1. Computing exp((l - m) - log(s)) keeps them exact."""
+    K = 3
+    logits = np.full((2, K), magnitude, dtype=dtype_)
+    logits[1] *= -1
+    d = sf.Categorical(logits)
+    assert_close(d.probs, np.full((2, K), 1 / K), dtype_)
+    assert_close(d.log_prob(np.array([0, 2])), np.full(2, -np.log(K)), dtype_)
+    assert_close(d.entropy(), np.full(2, np.log(K)), dtype_)
+    assert_close(d.score(np.array([0, 2])).sum(-1), np.zeros(2), dtype_)
+
+
 # -- masked classes (-inf) ----------------------------------------------------------
 MASKED = np.array([
     [-np.inf, 0.5, 1.0, -0.5],
