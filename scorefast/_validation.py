@@ -21,7 +21,8 @@ def as_params(x, name, copy=True, dtype=None):
         dtype = np.float32 if arr.dtype == np.float32 else np.float64
     if copy:
         return np.array(arr, dtype=dtype, order="C", copy=True)
-    return np.ascontiguousarray(arr, dtype=dtype)
+    # not np.ascontiguousarray, which turns a 0-d array into shape (1,)
+    return np.asarray(arr, dtype=dtype, order="C")
 
 
 def as_value(value, name="value"):

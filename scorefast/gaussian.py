@@ -43,9 +43,12 @@ class _Gaussian(Distribution):
         except ValueError:
             raise ValueError(f"loc of shape {loc.shape} and scale of shape {scale.shape} "
                              "do not broadcast") from None
-        self._loc = np.array(np.broadcast_to(loc, shape), copy=True) if copy or \
+        # order="C": a copy of a broadcast view keeps its memory order by
+        # default (order="K"), which is not C-contiguous for a parameter
+        # broadcast along a leading axis
+        self._loc = np.array(np.broadcast_to(loc, shape), order="C", copy=True) if copy or \
             loc.shape != shape else loc
-        self._scale = np.array(np.broadcast_to(scale, shape), copy=True) if copy or \
+        self._scale = np.array(np.broadcast_to(scale, shape), order="C", copy=True) if copy or \
             scale.shape != shape else scale
         self._set_shapes(shape)
         D = math.prod(self.event_shape)
