@@ -386,3 +386,12 @@ def test_logits_are_copied_and_read_only(rng, dtype):
     np.testing.assert_array_equal(d.logits, logits)
     assert not d.logits.flags.writeable
     assert repr(d) == f"Bernoulli(batch_shape=(3, 2), dtype={np.dtype(dtype)})"
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_scalar_logits_give_scalar_batch(dtype, copy):
+    d = sf.Bernoulli(np.array(0.3, dtype), copy=copy)
+    assert d.batch_shape == () and d.probs.shape == ()
+    x = d.sample(5, rng=0)
+    assert x.shape == (5,)
+    np.testing.assert_array_equal(x, ref.Bernoulli(np.array(0.3, dtype)).sample(5, rng=0))
