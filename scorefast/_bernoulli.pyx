@@ -88,8 +88,12 @@ def score(const real[::1] logits, const real[:, ::1] value, real[:, ::1] out,
 
 
 def weighted_score(const real[::1] logits, const real[:, ::1] value,
-                   const real[:, ::1] weights, real[::1] out, int n_threads):
-    """out[m*D + d] += sum_s weights[s, m] * (value[s, m*D + d] - sigmoid(logits))."""
+                   const real[:, ::1] weights, real[::1] out, bint check_first,
+                   int n_threads):
+    """out[m*D + d] += sum_s weights[s, m] * (value[s, m*D + d] - sigmoid(logits)).
+
+    With check_first the values are checked in a pass of their own before out
+    is written (for an out that holds the caller's accumulated sums)."""
     cdef Py_ssize_t S = value.shape[0], N = logits.shape[0]
     cdef Py_ssize_t M = weights.shape[1]
     cdef Py_ssize_t D
@@ -104,6 +108,15 @@ def weighted_score(const real[::1] logits, const real[:, ::1] value,
     if M == 0 or N % M:
         raise ValueError("weights: rows do not divide the parameters")
     D = N // M
+    if check_first:
+        # values checked before out is touched: a failed call adds nothing
+        with nogil:
+            if real is double:
+                status = sf_bern_check_value_d(S * N, &value[0, 0])
+            else:
+                status = sf_bern_check_value_f(S * N, &value[0, 0])
+        if status != SF_OK:
+            raise ValueError("value must hold only 0 and 1")
     with nogil:
         if real is double:
             status = sf_bern_weighted_score_d(S, M, D, &logits[0], &value[0, 0],

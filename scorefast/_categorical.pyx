@@ -1,7 +1,8 @@
 """Compiled kernels of the Categorical family.
 
 Each function takes C-contiguous arrays already shaped by the Python layer:
-logits (B, K), the row log-normalisers lse (B,) in float64, values and
+logits (B, K), the row normalisers norm (B, 2) in float64 (the row maximum and
+log sum exp(logits - maximum), see categorical.h), values and
 weights (S, B).  It checks that the shapes agree, releases the GIL and calls
 the C kernel; outputs are written into the arrays passed in.
 """
@@ -18,42 +19,48 @@ cdef inline int _check_rows(Py_ssize_t got, Py_ssize_t want, str what) except -1
     return 0
 
 
-def log_normalizer(const real[:, ::1] logits, double[::1] lse, bint check, int n_threads):
-    """lse[i] = logsumexp(logits[i]).
+cdef inline int _check_norm(object norm, Py_ssize_t B) except -1:
+    if norm.shape[0] != B or norm.shape[1] != 2:
+        raise ValueError(f"norm: expected shape ({B}, 2), got {tuple(norm.shape)}")
+    return 0
+
+
+def log_normalizer(const real[:, ::1] logits, double[:, ::1] norm, bint check, int n_threads):
+    """norm[i] = (max, log sum exp(logits[i] - max)): logsumexp(logits[i]) in two parts.
 
     With check, raises ValueError on NaN, +inf or a row with every entry -inf;
-    without, such rows get lse = NaN."""
+    without, such rows get NaN."""
     cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1]
     cdef sf_index bad_row = -1
     cdef int status = SF_OK
-    _check_rows(lse.shape[0], B, "lse")
+    _check_norm(norm, B)
     if B == 0:
         return
     with nogil:
         if real is double:
-            status = sf_cat_log_normalizer_d(B, K, &logits[0, 0], &lse[0], &bad_row, n_threads)
+            status = sf_cat_log_normalizer_d(B, K, &logits[0, 0], &norm[0, 0], &bad_row, n_threads)
         else:
-            status = sf_cat_log_normalizer_f(B, K, &logits[0, 0], &lse[0], &bad_row, n_threads)
+            status = sf_cat_log_normalizer_f(B, K, &logits[0, 0], &norm[0, 0], &bad_row, n_threads)
     if check and status != SF_OK:
         check_status(status, f"logits (batch row {bad_row})")
 
 
-def entropy(const real[:, ::1] logits, const double[::1] lse, real[::1] out, int n_threads):
+def entropy(const real[:, ::1] logits, const double[:, ::1] norm, real[::1] out, int n_threads):
     cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1]
-    _check_rows(lse.shape[0], B, "lse")
+    _check_norm(norm, B)
     _check_rows(out.shape[0], B, "out")
     if B == 0:
         return
     with nogil:
         if real is double:
-            sf_cat_entropy_d(B, K, &logits[0, 0], &lse[0], &out[0], n_threads)
+            sf_cat_entropy_d(B, K, &logits[0, 0], &norm[0, 0], &out[0], n_threads)
         else:
-            sf_cat_entropy_f(B, K, &logits[0, 0], &lse[0], &out[0], n_threads)
+            sf_cat_entropy_f(B, K, &logits[0, 0], &norm[0, 0], &out[0], n_threads)
 
 
-def probs(const real[:, ::1] logits, const double[::1] lse, real[:, ::1] out, int n_threads):
+def probs(const real[:, ::1] logits, const double[:, ::1] norm, real[:, ::1] out, int n_threads):
     cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1]
-    _check_rows(lse.shape[0], B, "lse")
+    _check_norm(norm, B)
     _check_rows(out.shape[0], B, "out")
     if out.shape[1] != K:
         raise ValueError(f"out: expected {K} classes, got {out.shape[1]}")
@@ -61,16 +68,16 @@ def probs(const real[:, ::1] logits, const double[::1] lse, real[:, ::1] out, in
         return
     with nogil:
         if real is double:
-            sf_cat_probs_d(B, K, &logits[0, 0], &lse[0], &out[0, 0], n_threads)
+            sf_cat_probs_d(B, K, &logits[0, 0], &norm[0, 0], &out[0, 0], n_threads)
         else:
-            sf_cat_probs_f(B, K, &logits[0, 0], &lse[0], &out[0, 0], n_threads)
+            sf_cat_probs_f(B, K, &logits[0, 0], &norm[0, 0], &out[0, 0], n_threads)
 
 
-def log_prob(const real[:, ::1] logits, const double[::1] lse,
+def log_prob(const real[:, ::1] logits, const double[:, ::1] norm,
              const int64_t[:, ::1] value, real[:, ::1] out, int n_threads):
     cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1], S = value.shape[0]
     cdef int status = SF_OK
-    _check_rows(lse.shape[0], B, "lse")
+    _check_norm(norm, B)
     _check_rows(value.shape[1], B, "value")
     if out.shape[0] != S or out.shape[1] != B:
         raise ValueError("out: shape does not match value")
@@ -78,19 +85,19 @@ def log_prob(const real[:, ::1] logits, const double[::1] lse,
         return
     with nogil:
         if real is double:
-            status = sf_cat_log_prob_d(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+            status = sf_cat_log_prob_d(S, B, K, &logits[0, 0], &norm[0, 0], &value[0, 0],
                                        &out[0, 0], n_threads)
         else:
-            status = sf_cat_log_prob_f(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+            status = sf_cat_log_prob_f(S, B, K, &logits[0, 0], &norm[0, 0], &value[0, 0],
                                        &out[0, 0], n_threads)
     check_status(status, "value")
 
 
-def score(const real[:, ::1] logits, const double[::1] lse,
+def score(const real[:, ::1] logits, const double[:, ::1] norm,
           const int64_t[:, ::1] value, real[:, :, ::1] out, int n_threads):
     cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1], S = value.shape[0]
     cdef int status = SF_OK
-    _check_rows(lse.shape[0], B, "lse")
+    _check_norm(norm, B)
     _check_rows(value.shape[1], B, "value")
     if out.shape[0] != S or out.shape[1] != B or out.shape[2] != K:
         raise ValueError("out: shape does not match value and logits")
@@ -98,21 +105,21 @@ def score(const real[:, ::1] logits, const double[::1] lse,
         return
     with nogil:
         if real is double:
-            status = sf_cat_score_d(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+            status = sf_cat_score_d(S, B, K, &logits[0, 0], &norm[0, 0], &value[0, 0],
                                     &out[0, 0, 0], n_threads)
         else:
-            status = sf_cat_score_f(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+            status = sf_cat_score_f(S, B, K, &logits[0, 0], &norm[0, 0], &value[0, 0],
                                     &out[0, 0, 0], n_threads)
     check_status(status, "value")
 
 
-def weighted_score(const real[:, ::1] logits, const double[::1] lse,
+def weighted_score(const real[:, ::1] logits, const double[:, ::1] norm,
                    const int64_t[:, ::1] value, const real[:, ::1] weights,
                    real[:, ::1] out, int n_threads):
     """out[i] += sum_s weights[s, i] * score(value[s, i]), without per-sample scores."""
     cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1], S = value.shape[0]
     cdef int status = SF_OK
-    _check_rows(lse.shape[0], B, "lse")
+    _check_norm(norm, B)
     _check_rows(value.shape[1], B, "value")
     if weights.shape[0] != S or weights.shape[1] != B:
         raise ValueError("weights: shape does not match value")
@@ -121,11 +128,15 @@ def weighted_score(const real[:, ::1] logits, const double[::1] lse,
     if S == 0 or B == 0:
         return
     with nogil:
+        # all values checked before out is touched: a failed call adds nothing
+        status = sf_cat_check_value(S * B, K, &value[0, 0])
+    check_status(status, "value")
+    with nogil:
         if real is double:
-            status = sf_cat_weighted_score_d(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+            status = sf_cat_weighted_score_d(S, B, K, &logits[0, 0], &norm[0, 0], &value[0, 0],
                                              &weights[0, 0], &out[0, 0], n_threads)
         else:
-            status = sf_cat_weighted_score_f(S, B, K, &logits[0, 0], &lse[0], &value[0, 0],
+            status = sf_cat_weighted_score_f(S, B, K, &logits[0, 0], &norm[0, 0], &value[0, 0],
                                              &weights[0, 0], &out[0, 0], n_threads)
     check_status(status, "value")
 

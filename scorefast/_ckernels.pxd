@@ -17,36 +17,37 @@ cdef extern from "sf_common.h" nogil:
     int sf_have_openmp()
 
 cdef extern from "categorical.h" nogil:
+    int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value)
     int sf_cat_log_normalizer_d(sf_index B, sf_index K, const double *logits,
-                                double *lse, sf_index *bad_row, int n_threads)
+                                double *norm, sf_index *bad_row, int n_threads)
     int sf_cat_log_normalizer_f(sf_index B, sf_index K, const float *logits,
-                                double *lse, sf_index *bad_row, int n_threads)
+                                double *norm, sf_index *bad_row, int n_threads)
     int sf_cat_entropy_d(sf_index B, sf_index K, const double *logits,
-                         const double *lse, double *entropy, int n_threads)
+                         const double *norm, double *entropy, int n_threads)
     int sf_cat_entropy_f(sf_index B, sf_index K, const float *logits,
-                         const double *lse, float *entropy, int n_threads)
+                         const double *norm, float *entropy, int n_threads)
     int sf_cat_probs_d(sf_index B, sf_index K, const double *logits,
-                       const double *lse, double *probs, int n_threads)
+                       const double *norm, double *probs, int n_threads)
     int sf_cat_probs_f(sf_index B, sf_index K, const float *logits,
-                       const double *lse, float *probs, int n_threads)
+                       const double *norm, float *probs, int n_threads)
     int sf_cat_log_prob_d(sf_index S, sf_index B, sf_index K, const double *logits,
-                          const double *lse, const int64_t *value, double *log_prob,
+                          const double *norm, const int64_t *value, double *log_prob,
                           int n_threads)
     int sf_cat_log_prob_f(sf_index S, sf_index B, sf_index K, const float *logits,
-                          const double *lse, const int64_t *value, float *log_prob,
+                          const double *norm, const int64_t *value, float *log_prob,
                           int n_threads)
     int sf_cat_score_d(sf_index S, sf_index B, sf_index K, const double *logits,
-                       const double *lse, const int64_t *value, double *score,
+                       const double *norm, const int64_t *value, double *score,
                        int n_threads)
     int sf_cat_score_f(sf_index S, sf_index B, sf_index K, const float *logits,
-                       const double *lse, const int64_t *value, float *score,
+                       const double *norm, const int64_t *value, float *score,
                        int n_threads)
     int sf_cat_weighted_score_d(sf_index S, sf_index B, sf_index K,
-                                const double *logits, const double *lse,
+                                const double *logits, const double *norm,
                                 const int64_t *value, const double *weights,
                                 double *grad, int n_threads)
     int sf_cat_weighted_score_f(sf_index S, sf_index B, sf_index K,
-                                const float *logits, const double *lse,
+                                const float *logits, const double *norm,
                                 const int64_t *value, const float *weights,
                                 float *grad, int n_threads)
     int sf_cat_sample_d(sf_index S, sf_index B, sf_index K, const double *logits,
@@ -56,6 +57,8 @@ cdef extern from "categorical.h" nogil:
 
 
 cdef extern from "bernoulli.h" nogil:
+    int sf_bern_check_value_d(sf_index n, const double *value)
+    int sf_bern_check_value_f(sf_index n, const float *value)
     int sf_bern_check_d(sf_index N, const double *logits, sf_index *bad)
     int sf_bern_check_f(sf_index N, const float *logits, sf_index *bad)
     int sf_bern_probs_d(sf_index N, const double *logits, double *probs, int n_threads)

@@ -135,9 +135,10 @@ class Categorical(Distribution):
         self._logits.flags.writeable = False
         self._param_names = ("logits",)
         self._rows = logits.reshape(-1, logits.shape[-1])
-        self._lse = np.empty(self._rows.shape[0], dtype=np.float64)
+        # per row (max, log sum exp(logits - max)): see src_c/categorical.h
+        self._norm = np.empty((self._rows.shape[0], 2), dtype=np.float64)
         self.validate = bool(validate)
-        _categorical.log_normalizer(self._rows, self._lse, self.validate, get_num_threads())
+        _categorical.log_normalizer(self._rows, self._norm, self.validate, get_num_threads())
 
     # -- parameters -----------------------------------------------------
     @property
@@ -166,12 +167,12 @@ class Categorical(Distribution):
     def probs(self):
         """softmax(logits) over the last axis, shape ``batch_shape + (K,)``."""
         out = np.empty_like(self._rows)
-        _categorical.probs(self._rows, self._lse, out, get_num_threads())
+        _categorical.probs(self._rows, self._norm, out, get_num_threads())
         return out.reshape(self._logits.shape)
 
     def log_normalizer(self):
         """logsumexp(logits) over the last axis (float64), shape ``batch_shape``."""
-        return self._lse.reshape(self.batch_shape).copy()
+        return self._norm.sum(axis=1).reshape(self.batch_shape)
 
     def __repr__(self):
         return (f"Categorical(batch_shape={self.batch_shape}, "
@@ -188,17 +189,17 @@ class Categorical(Distribution):
         shape = np.broadcast_shapes(value.shape, batch)
         nb = len(batch)
         if shape[len(shape) - nb:] == batch:
-            rows, lse = self._rows, self._lse
+            rows, norm = self._rows, self._norm
         else:
             K = self.num_classes
             rows = np.ascontiguousarray(
                 np.broadcast_to(self._logits, shape + (K,)).reshape(-1, K))
-            lse = np.ascontiguousarray(np.broadcast_to(
-                self._lse.reshape(batch), shape).reshape(-1))
+            norm = np.ascontiguousarray(np.broadcast_to(
+                self._norm.reshape(batch + (2,)), shape + (2,)).reshape(-1, 2))
         B = rows.shape[0]
         S = math.prod(shape) // B if B else 0
         block = np.ascontiguousarray(np.broadcast_to(value, shape)).reshape(S, B)
-        return block, rows, lse, shape
+        return block, rows, norm, shape
 
     # -- the distribution ------------------------------------------------
     def sample(self, sample_shape=(), rng=None):
@@ -226,15 +227,15 @@ class Categorical(Distribution):
 
     def log_prob(self, value):
         """``logits[value] - logsumexp(logits)``, value broadcast against batch_shape."""
-        block, rows, lse, shape = self._blocks(value)
+        block, rows, norm, shape = self._blocks(value)
         out = np.empty(block.shape, dtype=self.dtype)
-        _categorical.log_prob(rows, lse, block, out, get_num_threads())
+        _categorical.log_prob(rows, norm, block, out, get_num_threads())
         return out.reshape(shape)
 
     def entropy(self):
         """``-sum_k p_k log p_k``, shape ``batch_shape`` (masked classes add 0)."""
         out = np.empty(self._rows.shape[0], dtype=self.dtype)
-        _categorical.entropy(self._rows, self._lse, out, get_num_threads())
+        _categorical.entropy(self._rows, self._norm, out, get_num_threads())
         return out.reshape(self.batch_shape)
 
     def score(self, value):
@@ -245,9 +246,9 @@ class Categorical(Distribution):
         Returns an array of shape ``value.shape + (K,)`` (value broadcast
         against ``batch_shape``).
         """
-        block, rows, lse, shape = self._blocks(value)
+        block, rows, norm, shape = self._blocks(value)
         out = np.empty(block.shape + (self.num_classes,), dtype=self.dtype)
-        _categorical.score(rows, lse, block, out, get_num_threads())
+        _categorical.score(rows, norm, block, out, get_num_threads())
         return out.reshape(shape + (self.num_classes,))
 
     def weighted_score(self, value, weights, out=None):
@@ -276,7 +277,7 @@ class Categorical(Distribution):
         B = self._rows.shape[0]
         block = np.ascontiguousarray(value).reshape(w.shape[0], B)
         out = self._grad_out(out, "out", (weights,))
-        _categorical.weighted_score(self._rows, self._lse, block, w,
+        _categorical.weighted_score(self._rows, self._norm, block, w,
                                     out.reshape(B, self.num_classes), get_num_threads())
         return out
 
@@ -409,6 +410,8 @@ class Bernoulli(Distribution):
         w = self._weights_block(weights, sample_shape)
         block = np.ascontiguousarray(value).reshape(w.shape[0], -1) if value.size else \
             value.reshape(w.shape[0], self._flat.shape[0])
+        accumulate = out is not None
         out = self._grad_out(out, "out", (weights,))
-        _bernoulli.weighted_score(self._flat, block, w, out.reshape(-1), get_num_threads())
+        _bernoulli.weighted_score(self._flat, block, w, out.reshape(-1), accumulate,
+                                  get_num_threads())
         return out

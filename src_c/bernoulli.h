@@ -26,7 +26,9 @@ int sf_bern_weighted_score_##SUF(sf_index S, sf_index M, sf_index D,            
                                  const T *logits, const T *value,               \
                                  const T *weights, T *grad, int n_threads);     \
 int sf_bern_sample_##SUF(sf_index S, sf_index N, const T *logits,               \
-                         const double *uniform, T *value, int n_threads);
+                         const double *uniform, T *value, int n_threads);      \
+/* SF_ERR_VALUE if some value[j], j < n, is neither 0 nor 1. */                 \
+int sf_bern_check_value_##SUF(sf_index n, const T *value);
 
 SF_BERN_DECLARE(double, d)
 SF_BERN_DECLARE(float, f)

@@ -17,6 +17,13 @@ int SF_FN(sf_bern_check)(sf_index N, const SF_T *logits, sf_index *bad)
     return SF_OK;
 }
 
+int SF_FN(sf_bern_check_value)(sf_index n, const SF_T *value)
+{
+    int bad = 0;
+    for (sf_index j = 0; j < n; j++) bad |= (value[j] != 0) & (value[j] != 1);
+    return bad ? SF_ERR_VALUE : SF_OK;
+}
+
 int SF_FN(sf_bern_probs)(sf_index N, const SF_T *logits, SF_T *probs, int n_threads)
 {
     (void)n_threads;

@@ -15,3 +15,10 @@
 #include "categorical_impl.h"
 #undef SF_T
 #undef SF_SUF
+
+int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value)
+{
+    int bad = 0;
+    for (sf_index j = 0; j < n; j++) bad |= (value[j] < 0) | (value[j] >= K);
+    return bad ? SF_ERR_VALUE : SF_OK;
+}

@@ -46,6 +46,9 @@ int sf_cat_weighted_score_##SUF(sf_index S, sf_index B, sf_index K,             
 int sf_cat_sample_##SUF(sf_index S, sf_index B, sf_index K, const T *logits,    \
                         const double *uniform, int64_t *value, int n_threads);
 
+/* SF_ERR_VALUE if some value[j], j < n, is outside [0, K). */
+int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value);
+
 SF_CAT_DECLARE(double, d)
 SF_CAT_DECLARE(float, f)
 

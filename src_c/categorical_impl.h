@@ -26,14 +26,16 @@ static inline int SF_FN(row_max)(sf_index K, const SF_T *l, double *out)
     return SF_OK;
 }
 
-/* Fill p[k] = exp(l[k] - lse) for one row. */
-static inline void SF_FN(row_probs)(sf_index K, const SF_T *l, double lse, double *p)
+/* log p_k of a row from its normaliser nm = (max, log sum exp(l - max)).
+ * Subtracting the two parts separately keeps log p exact for logits so
+ * large that max + log sum would round the sum away. */
+static inline double SF_FN(row_logp)(const SF_T *l, sf_index k, const double *nm)
 {
-    for (sf_index k = 0; k < K; k++) p[k] = exp((double)l[k] - lse);
+    return ((double)l[k] - nm[0]) - nm[1];
 }
 
 int SF_FN(sf_cat_log_normalizer)(sf_index B, sf_index K, const SF_T *logits,
-                                 double *lse, sf_index *bad_row, int n_threads)
+                                 double *norm, sf_index *bad_row, int n_threads)
 {
     int status = SF_OK;
     sf_index first_bad = B;
@@ -45,21 +47,22 @@ int SF_FN(sf_cat_log_normalizer)(sf_index B, sf_index K, const SF_T *logits,
         double m = 0.0;
         int st = SF_FN(row_max)(K, l, &m);
         if (st != SF_OK) {
-            lse[i] = NAN;
+            norm[2 * i] = norm[2 * i + 1] = NAN;
 #pragma omp critical(sf_cat_bad_row)
             if (i < first_bad) { first_bad = i; status = st; }
             continue;
         }
         double s = 0.0;
         for (sf_index k = 0; k < K; k++) s += exp((double)l[k] - m);
-        lse[i] = m + log(s);
+        norm[2 * i] = m;
+        norm[2 * i + 1] = log(s);
     }
     if (bad_row) *bad_row = first_bad < B ? first_bad : -1;
     return status;
 }
 
 int SF_FN(sf_cat_entropy)(sf_index B, sf_index K, const SF_T *logits,
-                          const double *lse, SF_T *entropy, int n_threads)
+                          const double *norm, SF_T *entropy, int n_threads)
 {
     (void)n_threads;
 #pragma omp parallel for schedule(static) num_threads(n_threads) \
@@ -68,7 +71,7 @@ int SF_FN(sf_cat_entropy)(sf_index B, sf_index K, const SF_T *logits,
         const SF_T *l = logits + i * K;
         double h = 0.0;
         for (sf_index k = 0; k < K; k++) {
-            double neg_logp = lse[i] - (double)l[k];
+            double neg_logp = -SF_FN(row_logp)(l, k, norm + 2 * i);
             double p = exp(-neg_logp);
             if (p > 0.0) h += p * neg_logp;
         }
@@ -78,7 +81,7 @@ int SF_FN(sf_cat_entropy)(sf_index B, sf_index K, const SF_T *logits,
 }
 
 int SF_FN(sf_cat_probs)(sf_index B, sf_index K, const SF_T *logits,
-                        const double *lse, SF_T *probs, int n_threads)
+                        const double *norm, SF_T *probs, int n_threads)
 {
     (void)n_threads;
 #pragma omp parallel for schedule(static) num_threads(n_threads) \
@@ -86,13 +89,13 @@ int SF_FN(sf_cat_probs)(sf_index B, sf_index K, const SF_T *logits,
     for (sf_index i = 0; i < B; i++) {
         const SF_T *l = logits + i * K;
         SF_T *p = probs + i * K;
-        for (sf_index k = 0; k < K; k++) p[k] = (SF_T)exp((double)l[k] - lse[i]);
+        for (sf_index k = 0; k < K; k++) p[k] = (SF_T)exp(SF_FN(row_logp)(l, k, norm + 2 * i));
     }
     return SF_OK;
 }
 
 int SF_FN(sf_cat_log_prob)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
-                           const double *lse, const int64_t *value, SF_T *log_prob,
+                           const double *norm, const int64_t *value, SF_T *log_prob,
                            int n_threads)
 {
     int bad = 0;
@@ -104,13 +107,13 @@ int SF_FN(sf_cat_log_prob)(sf_index S, sf_index B, sf_index K, const SF_T *logit
         sf_index i = j % B;
         int64_t v = value[j];
         if (v < 0 || v >= K) { bad = 1; log_prob[j] = (SF_T)NAN; continue; }
-        log_prob[j] = (SF_T)((double)logits[i * K + v] - lse[i]);
+        log_prob[j] = (SF_T)SF_FN(row_logp)(logits + i * K, v, norm + 2 * i);
     }
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
 int SF_FN(sf_cat_score)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
-                        const double *lse, const int64_t *value, SF_T *score,
+                        const double *norm, const int64_t *value, SF_T *score,
                         int n_threads)
 {
     int bad = 0;
@@ -121,17 +124,17 @@ int SF_FN(sf_cat_score)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
         const SF_T *l = logits + i * K;
         for (sf_index s = 0; s < S; s++) {
             SF_T *out = score + (s * B + i) * K;
-            for (sf_index k = 0; k < K; k++) out[k] = (SF_T)(-exp((double)l[k] - lse[i]));
+            for (sf_index k = 0; k < K; k++) out[k] = (SF_T)(-exp(SF_FN(row_logp)(l, k, norm + 2 * i)));
             int64_t v = value[s * B + i];
             if (v < 0 || v >= K) { bad = 1; continue; }
-            out[v] = (SF_T)(1.0 - exp((double)l[v] - lse[i]));
+            out[v] = (SF_T)(1.0 - exp(SF_FN(row_logp)(l, v, norm + 2 * i)));
         }
     }
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
 int SF_FN(sf_cat_weighted_score)(sf_index S, sf_index B, sf_index K,
-                                 const SF_T *logits, const double *lse,
+                                 const SF_T *logits, const double *norm,
                                  const int64_t *value, const SF_T *weights,
                                  SF_T *grad, int n_threads)
 {
@@ -150,7 +153,7 @@ int SF_FN(sf_cat_weighted_score)(sf_index S, sf_index B, sf_index K,
             double w_total = 0.0;
             for (sf_index s = 0; s < S; s++) w_total += (double)weights[s * B + i];
             for (sf_index k = 0; k < K; k++)
-                acc[k] = -w_total * exp((double)l[k] - lse[i]);
+                acc[k] = -w_total * exp(SF_FN(row_logp)(l, k, norm + 2 * i));
             for (sf_index s = 0; s < S; s++) {
                 int64_t v = value[s * B + i];
                 if (v < 0 || v >= K) { bad = 1; continue; }
