@@ -97,10 +97,9 @@ def time_peers(calls, repeat=None, min_time=MIN_TIME, warmup=1):
 def _fmt_time(t):
     if t is None or not math.isfinite(t):
         return "-"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if t >= scale:
-            return f"{t / scale:.3g} {unit}"
-    return f"{t / 1e-9:.3g} ns"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
+        if float(f"{t / scale:.3g}") >= 1.0 or unit == "ns":
+            return f"{t / scale:#.3g}".rstrip(".") + f" {unit}"
 
 
 def _fmt_ratio(x):
@@ -152,6 +151,11 @@ def _header(threads_sf, threads_torch):
         import torch
         torch_text = f"torch {torch.__version__}, {threads_torch} threads"
     lines.append(f"threads: scorefast {threads_sf}; {torch_text}; numpy peers 1 thread")
+    try:
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        lines.append(f"load average before the run: {load} (a busy machine widens the spread)")
+    except (AttributeError, OSError):  # pragma: no cover - not Unix
+        pass
     env = [f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS",
                                              "SCOREFAST_NUM_THREADS") if k in os.environ]
     if env:
