@@ -25,22 +25,32 @@ cdef inline int _check_norm(object norm, Py_ssize_t B) except -1:
     return 0
 
 
-def log_normalizer(const real[:, ::1] logits, double[:, ::1] norm, bint check, int n_threads):
+def log_normalizer(const real[:, ::1] logits, real[:, ::1] copy, double[:, ::1] norm,
+                   bint check, int n_threads):
     """norm[i] = (max, log sum exp(logits[i] - max)): logsumexp(logits[i]) in two parts.
 
-    With check, raises ValueError on NaN, +inf or a row with every entry -inf;
+    With copy not None, logits are copied into it in the same pass.  With
+    check, raises ValueError on NaN, +inf or a row with every entry -inf;
     without, such rows get NaN."""
     cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1]
     cdef sf_index bad_row = -1
     cdef int status = SF_OK
+    cdef real *dst = NULL
     _check_norm(norm, B)
+    if copy is not None:
+        if copy.shape[0] != B or copy.shape[1] != K:
+            raise ValueError("copy: shape does not match logits")
+        if B:
+            dst = &copy[0, 0]
     if B == 0:
         return
     with nogil:
         if real is double:
-            status = sf_cat_log_normalizer_d(B, K, &logits[0, 0], &norm[0, 0], &bad_row, n_threads)
+            status = sf_cat_log_normalizer_d(B, K, &logits[0, 0], dst, &norm[0, 0],
+                                             &bad_row, n_threads)
         else:
-            status = sf_cat_log_normalizer_f(B, K, &logits[0, 0], &norm[0, 0], &bad_row, n_threads)
+            status = sf_cat_log_normalizer_f(B, K, &logits[0, 0], dst, &norm[0, 0],
+                                             &bad_row, n_threads)
     if check and status != SF_OK:
         check_status(status, f"logits (batch row {bad_row})")
 
@@ -141,15 +151,23 @@ def weighted_score(const real[:, ::1] logits, const double[:, ::1] norm,
     check_status(status, "value")
 
 
-def sample(const real[:, ::1] logits, int64_t[:, ::1] out, object bit_generator,
-           int n_threads):
+def sample(const real[:, ::1] logits, const double[:, ::1] norm, int64_t[:, ::1] out,
+           real[:, ::1] log_prob, object bit_generator, int n_threads):
     """out[s, i] ~ Categorical(softmax(logits[i])), by inverse CDF from the
-    uniforms bit_generator.random((S, B)) would return."""
+    uniforms bit_generator.random((S, B)) would return; with log_prob not
+    None, also the log-probabilities of the draws."""
     cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1], S = out.shape[0]
     cdef Py_ssize_t n = S * B
     cdef int status = SF_OK
     cdef double *uniform
+    cdef real *lp = NULL
     _check_rows(out.shape[1], B, "out")
+    _check_norm(norm, B)
+    if log_prob is not None:
+        if log_prob.shape[0] != S or log_prob.shape[1] != B:
+            raise ValueError("log_prob: shape does not match out")
+        if n:
+            lp = &log_prob[0, 0]
     if n == 0:
         return
     uniform = <double *> malloc(<size_t> n * sizeof(double))
@@ -159,12 +177,24 @@ def sample(const real[:, ::1] logits, int64_t[:, ::1] out, object bit_generator,
         fill_uniform(bit_generator, uniform, n)
         with nogil:
             if real is double:
-                status = sf_cat_sample_d(S, B, K, &logits[0, 0], uniform, &out[0, 0], n_threads)
+                status = sf_cat_sample_d(S, B, K, &logits[0, 0], &norm[0, 0], uniform,
+                                         &out[0, 0], lp, n_threads)
             else:
-                status = sf_cat_sample_f(S, B, K, &logits[0, 0], uniform, &out[0, 0], n_threads)
+                status = sf_cat_sample_f(S, B, K, &logits[0, 0], &norm[0, 0], uniform,
+                                         &out[0, 0], lp, n_threads)
     finally:
         free(uniform)
     check_status(status, "logits")
+
+
+def exp_array(const double[::1] x, double[::1] out):
+    """out = exp(x) by the kernels' vectorised exp (for tests and benchmarks)."""
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("out: shape does not match x")
+    if x.shape[0] == 0:
+        return
+    with nogil:
+        sf_exp_array(x.shape[0], &x[0], &out[0])
 
 
 def max_threads():

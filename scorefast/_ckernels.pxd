@@ -16,12 +16,17 @@ cdef extern from "sf_common.h" nogil:
     int sf_max_threads()
     int sf_have_openmp()
 
+cdef extern from "sf_math.h" nogil:
+    void sf_exp_array(sf_index n, const double *x, double *y)
+
 cdef extern from "categorical.h" nogil:
     int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value)
     int sf_cat_log_normalizer_d(sf_index B, sf_index K, const double *logits,
-                                double *norm, sf_index *bad_row, int n_threads)
+                                double *copy, double *norm, sf_index *bad_row,
+                                int n_threads)
     int sf_cat_log_normalizer_f(sf_index B, sf_index K, const float *logits,
-                                double *norm, sf_index *bad_row, int n_threads)
+                                float *copy, double *norm, sf_index *bad_row,
+                                int n_threads)
     int sf_cat_entropy_d(sf_index B, sf_index K, const double *logits,
                          const double *norm, double *entropy, int n_threads)
     int sf_cat_entropy_f(sf_index B, sf_index K, const float *logits,
@@ -51,9 +56,11 @@ cdef extern from "categorical.h" nogil:
                                 const int64_t *value, const float *weights,
                                 float *grad, int n_threads)
     int sf_cat_sample_d(sf_index S, sf_index B, sf_index K, const double *logits,
-                        const double *uniform, int64_t *value, int n_threads)
+                        const double *norm, const double *uniform, int64_t *value,
+                        double *log_prob, int n_threads)
     int sf_cat_sample_f(sf_index S, sf_index B, sf_index K, const float *logits,
-                        const double *uniform, int64_t *value, int n_threads)
+                        const double *norm, const double *uniform, int64_t *value,
+                        float *log_prob, int n_threads)
 
 
 cdef extern from "bernoulli.h" nogil:

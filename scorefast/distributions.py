@@ -126,19 +126,23 @@ class Categorical(Distribution):
     """
 
     def __init__(self, logits, validate=True, copy=True):
-        logits = as_params(logits, "logits", copy)
-        if logits.ndim == 0:
+        given = as_params(logits, "logits", copy=False)
+        if given.ndim == 0:
             raise ValueError("logits must have shape (..., K) with at least one dimension")
-        if logits.shape[-1] == 0:
+        if given.shape[-1] == 0:
             raise ValueError("logits must have at least one class (K >= 1)")
-        self._logits = logits.view()
-        self._logits.flags.writeable = False
-        self._param_names = ("logits",)
-        self._rows = logits.reshape(-1, logits.shape[-1])
+        K = given.shape[-1]
+        # the copy, when asked for, is written by the normaliser's own pass
+        logits = np.empty_like(given) if copy else given
+        self._rows = logits.reshape(-1, K)
         # per row (max, log sum exp(logits - max)): see src_c/categorical.h
         self._norm = np.empty((self._rows.shape[0], 2), dtype=np.float64)
         self.validate = bool(validate)
-        _categorical.log_normalizer(self._rows, self._norm, self.validate, get_num_threads())
+        _categorical.log_normalizer(given.reshape(-1, K), self._rows if copy else None,
+                                    self._norm, self.validate, get_num_threads())
+        self._logits = logits.view()
+        self._logits.flags.writeable = False
+        self._param_names = ("logits",)
 
     # -- parameters -----------------------------------------------------
     @property
@@ -217,13 +221,25 @@ class Categorical(Distribution):
         batch_shape)`` would return: draw ``s`` of row ``i`` is the first class
         ``k`` whose cumulative weight exceeds ``u[s, i]`` times the row total.
         """
+        return self._sample(sample_shape, rng, False)[0]
+
+    def sample_and_log_prob(self, sample_shape=(), rng=None):
+        """``(value, log_prob(value))`` for ``value = sample(sample_shape, rng)``,
+        in one pass over the logits (the draws are those ``sample`` makes)."""
+        return self._sample(sample_shape, rng, True)
+
+    def _sample(self, sample_shape, rng, with_log_prob):
         sample_shape = as_sample_shape(sample_shape)
         gen = as_generator(rng)
-        out = np.empty(sample_shape + self.batch_shape, dtype=np.int64)
+        shape = sample_shape + self.batch_shape
+        out = np.empty(shape, dtype=np.int64)
+        logp = np.empty(shape, dtype=self.dtype) if with_log_prob else None
         B = self._rows.shape[0]
-        _categorical.sample(self._rows, out.reshape(-1, B) if B else out.reshape(0, 0),
+        S = math.prod(sample_shape)
+        _categorical.sample(self._rows, self._norm, out.reshape(S, B),
+                            logp.reshape(S, B) if with_log_prob else None,
                             gen.bit_generator, get_num_threads())
-        return out
+        return out, logp
 
     def log_prob(self, value):
         """``logits[value] - logsumexp(logits)``, value broadcast against batch_shape."""

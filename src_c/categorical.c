@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "categorical.h"
+#include "sf_math.h"
 
 #define SF_T double
 #define SF_SUF d

@@ -3,9 +3,11 @@
  * logits (C-contiguous, row i at logits + i*K) and S samples per row (value
  * and weights are (S, B), C-contiguous, sample s of row i at s*B + i).
  *
- * Every kernel works from the row's log-normaliser lse_i = logsumexp(logits_i),
- * computed once by sf_cat_log_normalizer and passed back in as double, so
- * probabilities are exp(logit - lse) and never materialised as an array.
+ * Every kernel works from the rows' normalisers norm (B, 2): norm[i] =
+ * (m_i, c_i) with m_i = max_k logits[i, k] and c_i = log sum_k exp(logits[i, k]
+ * - m_i), computed once by sf_cat_log_normalizer, so that log p_ik =
+ * (logits[i, k] - m_i) - c_i (exact even where m_i + c_i would round c_i away)
+ * and probabilities are never materialised as an array.
  *
  * Each kernel exists for double (suffix _d) and float (suffix _f) logits;
  * sums are always accumulated in double.  n_threads <= 0 means one thread.
@@ -18,33 +20,37 @@
 #include "sf_common.h"
 
 #define SF_CAT_DECLARE(T, SUF)                                                  \
-/* lse[i] = logsumexp(logits[i, :]).  Status: SF_ERR_NAN, SF_ERR_POSINF or   */ \
-/* SF_ERR_ALL_MASKED with *bad_row set to the first offending row.            */ \
+/* norm[i] = (max, log sum exp(. - max)) of row i.  Status: SF_ERR_NAN,       */ \
+/* SF_ERR_POSINF or SF_ERR_ALL_MASKED, *bad_row the first offending row.      */ \
+/* With copy not NULL, logits are also copied there (in the same pass).      */ \
 int sf_cat_log_normalizer_##SUF(sf_index B, sf_index K, const T *logits,        \
-                                double *lse, sf_index *bad_row, int n_threads); \
+                                T *copy, double *norm, sf_index *bad_row,       \
+                                int n_threads);                                 \
 /* entropy[i] = -sum_k p_ik log p_ik (classes with p = 0 contribute 0). */      \
 int sf_cat_entropy_##SUF(sf_index B, sf_index K, const T *logits,               \
-                         const double *lse, T *entropy, int n_threads);         \
-/* probs[i, k] = exp(logits[i, k] - lse[i]). */                                 \
+                         const double *norm, T *entropy, int n_threads);         \
+/* probs[i, k] = exp(log p_ik). */                                                \
 int sf_cat_probs_##SUF(sf_index B, sf_index K, const T *logits,                 \
-                       const double *lse, T *probs, int n_threads);             \
-/* log_prob[s, i] = logits[i, value[s, i]] - lse[i]. */                         \
+                       const double *norm, T *probs, int n_threads);             \
+/* log_prob[s, i] = log p_{i, value[s, i]}. */                                  \
 int sf_cat_log_prob_##SUF(sf_index S, sf_index B, sf_index K, const T *logits,  \
-                          const double *lse, const int64_t *value, T *log_prob, \
+                          const double *norm, const int64_t *value, T *log_prob, \
                           int n_threads);                                       \
 /* score[s, i, k] = [value[s, i] == k] - p_ik. */                               \
 int sf_cat_score_##SUF(sf_index S, sf_index B, sf_index K, const T *logits,     \
-                       const double *lse, const int64_t *value, T *score,       \
+                       const double *norm, const int64_t *value, T *score,       \
                        int n_threads);                                          \
 /* grad[i, k] += sum_s weights[s, i] * ([value[s, i] == k] - p_ik). */          \
 int sf_cat_weighted_score_##SUF(sf_index S, sf_index B, sf_index K,             \
-                                const T *logits, const double *lse,             \
+                                const T *logits, const double *norm,             \
                                 const int64_t *value, const T *weights,         \
                                 T *grad, int n_threads);                        \
 /* value[s, i] = the class k whose interval of the cumulative distribution   */ \
-/* of row i holds uniform[s, i] in [0, 1) (inverse-CDF sampling).             */ \
+/* of row i holds uniform[s, i] in [0, 1) (inverse-CDF sampling); with       */ \
+/* log_prob not NULL, also log_prob[s, i] = log p_{i, value[s, i]}.           */ \
 int sf_cat_sample_##SUF(sf_index S, sf_index B, sf_index K, const T *logits,    \
-                        const double *uniform, int64_t *value, int n_threads);
+                        const double *norm, const double *uniform,              \
+                        int64_t *value, T *log_prob, int n_threads);
 
 /* SF_ERR_VALUE if some value[j], j < n, is outside [0, K). */
 int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value);

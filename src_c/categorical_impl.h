@@ -3,28 +3,15 @@
  *
  * Included by categorical.c with SF_T (float or double) and SF_SUF (f or d)
  * defined; see categorical.h for what each kernel computes.
+ *
+ * Point functions work on one row and carry SF_CLONES, so their simple
+ * loops are vectorised for the widest SIMD the machine has; the exported
+ * kernels loop over rows, in parallel with OpenMP.  All arithmetic is in
+ * double, whatever SF_T is.
  */
 #define SF_CAT2(name, suf) name##_##suf
 #define SF_CAT1(name, suf) SF_CAT2(name, suf)
 #define SF_FN(name) SF_CAT1(name, SF_SUF)
-
-/* Maximum of one row; flags NaN and +inf.  -inf entries (masked classes)
- * are allowed as long as one entry is finite. */
-static inline int SF_FN(row_max)(sf_index K, const SF_T *l, double *out)
-{
-    double m = -INFINITY;
-    int has_nan = 0;
-    for (sf_index k = 0; k < K; k++) {
-        double x = (double)l[k];
-        has_nan |= (x != x);
-        m = x > m ? x : m;
-    }
-    if (has_nan) return SF_ERR_NAN;
-    if (m == INFINITY) return SF_ERR_POSINF;
-    if (m == -INFINITY) return SF_ERR_ALL_MASKED;
-    *out = m;
-    return SF_OK;
-}
 
 /* log p_k of a row from its normaliser nm = (max, log sum exp(l - max)).
  * Subtracting the two parts separately keeps log p exact for logits so
@@ -34,28 +21,123 @@ static inline double SF_FN(row_logp)(const SF_T *l, sf_index k, const double *nm
     return ((double)l[k] - nm[0]) - nm[1];
 }
 
-int SF_FN(sf_cat_log_normalizer)(sf_index B, sf_index K, const SF_T *logits,
-                                 double *norm, sf_index *bad_row, int n_threads)
+/* nm = (max, log sum exp(l - max)) of one row, copying it to dst if dst is
+ * not NULL.  NaN, +inf and a row of -inf only are errors; -inf entries
+ * (masked classes) are allowed. */
+SF_CLONES
+static int SF_FN(row_norm)(sf_index K, const SF_T *l, SF_T *dst, double *nm)
 {
-    int status = SF_OK;
+    double m = -INFINITY;
+    int has_nan = 0;
+    if (dst) {
+        SF_SIMD
+        for (sf_index k = 0; k < K; k++) dst[k] = l[k];
+    }
+    SF_SIMD_REDUCE(max, m)
+    for (sf_index k = 0; k < K; k++) {
+        double x = (double)l[k];
+        m = x > m ? x : m;
+    }
+    SF_SIMD_REDUCE(|, has_nan)
+    for (sf_index k = 0; k < K; k++) has_nan |= (l[k] != l[k]);
+    if (has_nan || m == INFINITY || m == -INFINITY) {
+        nm[0] = nm[1] = NAN;
+        return has_nan ? SF_ERR_NAN : m == INFINITY ? SF_ERR_POSINF : SF_ERR_ALL_MASKED;
+    }
+    double s = 0.0;
+    SF_SIMD_REDUCE(+, s)
+    for (sf_index k = 0; k < K; k++) s += sf_exp((double)l[k] - m);
+    nm[0] = m;
+    nm[1] = log(s);
+    return SF_OK;
+}
+
+SF_CLONES
+static double SF_FN(row_entropy)(sf_index K, const SF_T *l, const double *nm)
+{
+    double h = 0.0;
+    SF_SIMD_REDUCE(+, h)
+    for (sf_index k = 0; k < K; k++) {
+        double logp = ((double)l[k] - nm[0]) - nm[1];
+        double p = sf_exp(logp);
+        h += p > 0.0 ? -p * logp : 0.0;     /* a masked class adds 0 */
+    }
+    return h;
+}
+
+SF_CLONES
+static void SF_FN(row_probs)(sf_index K, const SF_T *l, const double *nm, SF_T *p)
+{
+    SF_SIMD
+    for (sf_index k = 0; k < K; k++) p[k] = (SF_T)sf_exp(((double)l[k] - nm[0]) - nm[1]);
+}
+
+/* g[k] += -W p_k: the part of a weighted score that every sample shares. */
+SF_CLONES
+static void SF_FN(row_axpy_probs)(sf_index K, const SF_T *l, const double *nm,
+                                  double w_total, SF_T *g)
+{
+    SF_SIMD
+    for (sf_index k = 0; k < K; k++)
+        g[k] = (SF_T)((double)g[k] - w_total * sf_exp(((double)l[k] - nm[0]) - nm[1]));
+}
+
+/* e[k] = exp(l_k - max) and the sums of blocks of SF_BLOCK of them. */
+#define SF_BLOCK 16
+SF_CLONES
+static double SF_FN(row_weights)(sf_index K, const SF_T *l, const double *nm,
+                                 double *e, double *block)
+{
+    double total = 0.0;
+    SF_SIMD
+    for (sf_index k = 0; k < K; k++) e[k] = sf_exp((double)l[k] - nm[0]);
+    sf_index nb = (K + SF_BLOCK - 1) / SF_BLOCK;
+    for (sf_index b = 0; b < nb; b++) {
+        sf_index lo = b * SF_BLOCK, hi = lo + SF_BLOCK < K ? lo + SF_BLOCK : K;
+        double s = 0.0;
+        for (sf_index k = lo; k < hi; k++) s += e[k];
+        block[b] = s;
+        total += s;
+    }
+    return total;
+}
+
+/* The class whose interval of the cumulative weights holds t in [0, total):
+ * the first k with e[0] + ... + e[k] > t, found block by block.  Such a
+ * class has e[k] > 0, so a masked class is never drawn; where rounding puts
+ * t past every partial sum, the last class with e[k] > 0. */
+static sf_index SF_FN(row_invert)(sf_index K, const double *e, const double *block,
+                                  double t)
+{
+    sf_index nb = (K + SF_BLOCK - 1) / SF_BLOCK;
+    double acc = 0.0;
+    sf_index b = 0;
+    while (b < nb - 1 && acc + block[b] <= t) acc += block[b++];
+    sf_index lo = b * SF_BLOCK, hi = lo + SF_BLOCK < K ? lo + SF_BLOCK : K;
+    for (sf_index k = lo; k < hi; k++) {
+        acc += e[k];
+        if (acc > t) return k;
+    }
+    for (sf_index k = hi - 1; k > 0; k--)
+        if (e[k] > 0.0) return k;
+    return 0;
+}
+
+int SF_FN(sf_cat_log_normalizer)(sf_index B, sf_index K, const SF_T *logits,
+                                 SF_T *copy, double *norm, sf_index *bad_row,
+                                 int n_threads)
+{
     sf_index first_bad = B;
+    int status = SF_OK;
     (void)n_threads;
 #pragma omp parallel for schedule(static) num_threads(n_threads) \
     if (n_threads > 1 && B * K >= SF_PARALLEL_MIN_WORK)
     for (sf_index i = 0; i < B; i++) {
-        const SF_T *l = logits + i * K;
-        double m = 0.0;
-        int st = SF_FN(row_max)(K, l, &m);
+        int st = SF_FN(row_norm)(K, logits + i * K, copy ? copy + i * K : NULL, norm + 2 * i);
         if (st != SF_OK) {
-            norm[2 * i] = norm[2 * i + 1] = NAN;
 #pragma omp critical(sf_cat_bad_row)
             if (i < first_bad) { first_bad = i; status = st; }
-            continue;
         }
-        double s = 0.0;
-        for (sf_index k = 0; k < K; k++) s += exp((double)l[k] - m);
-        norm[2 * i] = m;
-        norm[2 * i + 1] = log(s);
     }
     if (bad_row) *bad_row = first_bad < B ? first_bad : -1;
     return status;
@@ -67,16 +149,8 @@ int SF_FN(sf_cat_entropy)(sf_index B, sf_index K, const SF_T *logits,
     (void)n_threads;
 #pragma omp parallel for schedule(static) num_threads(n_threads) \
     if (n_threads > 1 && B * K >= SF_PARALLEL_MIN_WORK)
-    for (sf_index i = 0; i < B; i++) {
-        const SF_T *l = logits + i * K;
-        double h = 0.0;
-        for (sf_index k = 0; k < K; k++) {
-            double neg_logp = -SF_FN(row_logp)(l, k, norm + 2 * i);
-            double p = exp(-neg_logp);
-            if (p > 0.0) h += p * neg_logp;
-        }
-        entropy[i] = (SF_T)h;
-    }
+    for (sf_index i = 0; i < B; i++)
+        entropy[i] = (SF_T)SF_FN(row_entropy)(K, logits + i * K, norm + 2 * i);
     return SF_OK;
 }
 
@@ -86,11 +160,8 @@ int SF_FN(sf_cat_probs)(sf_index B, sf_index K, const SF_T *logits,
     (void)n_threads;
 #pragma omp parallel for schedule(static) num_threads(n_threads) \
     if (n_threads > 1 && B * K >= SF_PARALLEL_MIN_WORK)
-    for (sf_index i = 0; i < B; i++) {
-        const SF_T *l = logits + i * K;
-        SF_T *p = probs + i * K;
-        for (sf_index k = 0; k < K; k++) p[k] = (SF_T)exp(SF_FN(row_logp)(l, k, norm + 2 * i));
-    }
+    for (sf_index i = 0; i < B; i++)
+        SF_FN(row_probs)(K, logits + i * K, norm + 2 * i, probs + i * K);
     return SF_OK;
 }
 
@@ -124,10 +195,11 @@ int SF_FN(sf_cat_score)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
         const SF_T *l = logits + i * K;
         for (sf_index s = 0; s < S; s++) {
             SF_T *out = score + (s * B + i) * K;
-            for (sf_index k = 0; k < K; k++) out[k] = (SF_T)(-exp(SF_FN(row_logp)(l, k, norm + 2 * i)));
+            SF_FN(row_probs)(K, l, norm + 2 * i, out);
+            for (sf_index k = 0; k < K; k++) out[k] = -out[k];
             int64_t v = value[s * B + i];
             if (v < 0 || v >= K) { bad = 1; continue; }
-            out[v] = (SF_T)(1.0 - exp(SF_FN(row_logp)(l, v, norm + 2 * i)));
+            out[v] = (SF_T)(1.0 - sf_exp(SF_FN(row_logp)(l, v, norm + 2 * i)));
         }
     }
     return bad ? SF_ERR_VALUE : SF_OK;
@@ -138,76 +210,59 @@ int SF_FN(sf_cat_weighted_score)(sf_index S, sf_index B, sf_index K,
                                  const int64_t *value, const SF_T *weights,
                                  SF_T *grad, int n_threads)
 {
-    int bad = 0, nomem = 0;
+    int bad = 0;
     (void)n_threads;
-#pragma omp parallel num_threads(n_threads) \
-    reduction(| : bad, nomem) if (n_threads > 1 && S * B * K >= SF_PARALLEL_MIN_WORK)
-    {
-        double *acc = (double *)malloc((size_t)K * sizeof(double));
-        if (!acc) nomem = 1;
-#pragma omp for schedule(static)
-        for (sf_index i = 0; i < B; i++) {
-            if (!acc) continue;
-            const SF_T *l = logits + i * K;
-            /* sum_s w_s * (onehot(v_s) - p) = -W p + sum_s w_s onehot(v_s) */
-            double w_total = 0.0;
-            for (sf_index s = 0; s < S; s++) w_total += (double)weights[s * B + i];
-            for (sf_index k = 0; k < K; k++)
-                acc[k] = -w_total * exp(SF_FN(row_logp)(l, k, norm + 2 * i));
-            for (sf_index s = 0; s < S; s++) {
-                int64_t v = value[s * B + i];
-                if (v < 0 || v >= K) { bad = 1; continue; }
-                acc[v] += (double)weights[s * B + i];
-            }
-            SF_T *g = grad + i * K;
-            for (sf_index k = 0; k < K; k++) g[k] = (SF_T)((double)g[k] + acc[k]);
+    /* sum_s w_s (onehot(v_s) - p) = -W p + sum_s w_s onehot(v_s) */
+#pragma omp parallel for schedule(static) num_threads(n_threads) \
+    reduction(| : bad) if (n_threads > 1 && S * B * K >= SF_PARALLEL_MIN_WORK)
+    for (sf_index i = 0; i < B; i++) {
+        SF_T *g = grad + i * K;
+        double w_total = 0.0;
+        for (sf_index s = 0; s < S; s++) w_total += (double)weights[s * B + i];
+        SF_FN(row_axpy_probs)(K, logits + i * K, norm + 2 * i, w_total, g);
+        for (sf_index s = 0; s < S; s++) {
+            int64_t v = value[s * B + i];
+            if (v < 0 || v >= K) { bad = 1; continue; }
+            g[v] = (SF_T)((double)g[v] + (double)weights[s * B + i]);
         }
-        free(acc);
     }
-    if (nomem) return SF_ERR_NOMEM;
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
 int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
-                         const double *uniform, int64_t *value, int n_threads)
+                         const double *norm, const double *uniform, int64_t *value,
+                         SF_T *log_prob, int n_threads)
 {
     int nomem = 0;
+    sf_index nb = (K + SF_BLOCK - 1) / SF_BLOCK;
     (void)n_threads;
 #pragma omp parallel num_threads(n_threads) \
     reduction(| : nomem) if (n_threads > 1 && S * B * K >= SF_PARALLEL_MIN_WORK)
     {
-        double *cdf = (double *)malloc((size_t)K * sizeof(double));
-        if (!cdf) nomem = 1;
+        double *e = (double *)malloc((size_t)(K + nb) * sizeof(double));
+        if (!e) nomem = 1;
 #pragma omp for schedule(static)
         for (sf_index i = 0; i < B; i++) {
-            if (!cdf) continue;
+            if (!e) continue;
             const SF_T *l = logits + i * K;
-            double m = 0.0;
-            if (SF_FN(row_max)(K, l, &m) != SF_OK) {
-                /* Rows are validated when the distribution is built; a bad
-                 * row here can only come with validation switched off. */
-                for (sf_index s = 0; s < S; s++) value[s * B + i] = -1;
+            const double *nm = norm + 2 * i;
+            if (nm[0] != nm[0]) {
+                /* a row that failed validation (possible only with validation
+                 * switched off): no class to draw */
+                for (sf_index s = 0; s < S; s++) {
+                    value[s * B + i] = -1;
+                    if (log_prob) log_prob[s * B + i] = (SF_T)NAN;
+                }
                 continue;
             }
-            double c = 0.0;
-            for (sf_index k = 0; k < K; k++) {
-                c += exp((double)l[k] - m);
-                cdf[k] = c;
-            }
+            double total = SF_FN(row_weights)(K, l, nm, e, e + K);
             for (sf_index s = 0; s < S; s++) {
-                double t = uniform[s * B + i] * c;
-                /* first k with cdf[k] > t: such a class has p_k > 0 */
-                sf_index lo = 0, hi = K - 1;
-                while (lo < hi) {
-                    sf_index mid = lo + (hi - lo) / 2;
-                    if (cdf[mid] > t) hi = mid; else lo = mid + 1;
-                }
-                /* t rounded up to the total: take the last class with p > 0 */
-                while (lo > 0 && cdf[lo] == cdf[lo - 1]) lo--;
-                value[s * B + i] = (int64_t)lo;
+                sf_index k = SF_FN(row_invert)(K, e, e + K, uniform[s * B + i] * total);
+                value[s * B + i] = (int64_t)k;
+                if (log_prob) log_prob[s * B + i] = (SF_T)SF_FN(row_logp)(l, k, nm);
             }
         }
-        free(cdf);
+        free(e);
     }
     return nomem ? SF_ERR_NOMEM : SF_OK;
 }

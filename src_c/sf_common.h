@@ -36,4 +36,23 @@ int sf_have_openmp(void);
  */
 #define SF_PARALLEL_MIN_WORK 32768
 
+/*
+ * SF_CLONES compiles a function for AVX-512, AVX2+FMA and baseline x86-64,
+ * choosing at load time (GCC's target_clones), so one build runs on any
+ * x86-64 and uses the widest vectors present.  Row functions carry it, not
+ * the exported kernels: OpenMP's outlined parallel regions would not inherit
+ * it.  Elsewhere it is empty.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__) && !defined(SF_NO_CLONES)
+#define SF_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SF_CLONES
+#endif
+
+/* A loop the compiler may vectorise (needs -fopenmp or -fopenmp-simd). */
+#define SF_STR(x) #x
+#define SF_SIMD _Pragma("omp simd")
+#define SF_SIMD_REDUCE(op, var) _Pragma(SF_STR(omp simd reduction(op : var)))
+
 #endif
