@@ -28,6 +28,8 @@ __all__ = ["run_bench", "time_peers"]
 MIN_TIME = 0.02
 #: Rounds per cell by default: REPEAT, fewer when a round is slow (see _rounds).
 REPEAT = 7
+#: Interquartile range over median above which a row is flagged as noisy.
+NOISY_SPREAD = 0.5
 
 
 def _autorange(call, min_time):
@@ -238,12 +240,13 @@ def run_bench(workload=None, size=None, threads=None, repeat=None, dtypes=None,
         print(file=file)
         cols = ("workload", "dtype", "size", "B x K x S", "peer", "time", "spread",
                 "sf/peer", "/floor")
-        widths = (8, 7, 6, 16, 12, 9, 6, 7, 8)
+        widths = (8, 7, 6, 16, 12, 9, 7, 7, 8)
         fmt = "  ".join(f"{{:<{w}}}" if i < 5 else f"{{:>{w}}}"
                         for i, w in enumerate(widths))
         print(fmt.format(*cols), file=file)
         print("  ".join("-" * w for w in widths), file=file, flush=True)
         results = []
+        n_noisy = 0
         t_start = time.perf_counter()
         for w, sz in cells:
             peers = w.available_peers()
@@ -267,8 +270,11 @@ def run_bench(workload=None, size=None, threads=None, repeat=None, dtypes=None,
                     spread = (timing[name]["q3"] - timing[name]["q1"]) / t if t > 0 else 0.0
                     sf_ratio = t_sf / t if t_sf is not None and t > 0 else None
                     floor_ratio = t / t_floor if t_floor else None
+                    noisy = spread > NOISY_SPREAD
+                    n_noisy += noisy
                     print(fmt.format(w.name, dtype, sz, dims, name, _fmt_time(t),
-                                     f"{100 * spread:.0f}%", _fmt_ratio(sf_ratio),
+                                     f"{100 * spread:.0f}%" + ("*" if noisy else ""),
+                                     _fmt_ratio(sf_ratio),
                                      _fmt_ratio(floor_ratio)), file=file, flush=True)
                     results.append({"workload": w.name, "size": sz, "dtype": dtype,
                                     "peer": name, "time": t, "q1": timing[name]["q1"],
@@ -276,6 +282,10 @@ def run_bench(workload=None, size=None, threads=None, repeat=None, dtypes=None,
                                     "number": timing[name]["number"],
                                     "rounds": timing[name]["rounds"],
                                     "sf_over_peer": sf_ratio, "over_floor": floor_ratio})
+        if n_noisy:
+            print(f"\n* {n_noisy} row(s) with a spread over {100 * NOISY_SPREAD:.0f}%: the "
+                  "machine was busy while they ran (multi-threaded peers suffer most); "
+                  "rerun them, or compare with --threads 1", file=file)
         skipped = sorted({p.name for w, _ in cells for p in w.peers.values()
                           if not p.available()})
         if skipped:
