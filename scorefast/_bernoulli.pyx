@@ -6,7 +6,7 @@ values (S, N) in the logits' dtype, weights (S, M) with N = M * D.
 from libc.stdlib cimport malloc, free
 
 from scorefast._ckernels cimport *
-from scorefast._common cimport real, check_status, fill_uniform
+from scorefast._common cimport real, check_status, draw_key, fill_uniform
 
 
 def check(const real[::1] logits):
@@ -128,24 +128,39 @@ def weighted_score(const real[::1] logits, const real[:, ::1] value,
         raise ValueError("value must hold only 0 and 1")
 
 
-def sample(const real[::1] logits, real[:, ::1] out, object bit_generator, int n_threads):
-    """out[s, j] = 1 if u[s, j] < sigmoid(logits[j]) else 0, u the uniforms
-    bit_generator.random((S, N)) would return."""
+def sample(const real[::1] logits, real[:, ::1] out, real[:, ::1] log_prob,
+           object bit_generator, bint numpy_uniforms, int n_threads):
+    """out[s, j] = 1 if u[s, j] < sigmoid(logits[j]) else 0.
+
+    With numpy_uniforms, u are the uniforms bit_generator.random((S, N))
+    would return; otherwise they come from a counter-based stream keyed by
+    one draw of bit_generator.  With log_prob not None, also the
+    log-probabilities of the draws."""
     cdef Py_ssize_t S = out.shape[0], N = logits.shape[0]
     cdef Py_ssize_t n = S * N
-    cdef double *uniform
+    cdef double *uniform = NULL
+    cdef unsigned long long key = 0
+    cdef real *lp = NULL
     _check_block(S, N, out, "out")
+    if log_prob is not None:
+        _check_block(S, N, log_prob, "log_prob")
+        if n:
+            lp = &log_prob[0, 0]
+    if not numpy_uniforms:
+        key = draw_key(bit_generator)
     if n == 0:
         return
-    uniform = <double *> malloc(<size_t> n * sizeof(double))
-    if uniform == NULL:
-        raise MemoryError("scorefast: could not allocate the uniform draws")
+    if numpy_uniforms:
+        uniform = <double *> malloc(<size_t> n * sizeof(double))
+        if uniform == NULL:
+            raise MemoryError("scorefast: could not allocate the uniform draws")
     try:
-        fill_uniform(bit_generator, uniform, n)
+        if numpy_uniforms:
+            fill_uniform(bit_generator, uniform, n)
         with nogil:
             if real is double:
-                sf_bern_sample_d(S, N, &logits[0], uniform, &out[0, 0], n_threads)
+                sf_bern_sample_d(S, N, &logits[0], uniform, key, &out[0, 0], lp, n_threads)
             else:
-                sf_bern_sample_f(S, N, &logits[0], uniform, &out[0, 0], n_threads)
+                sf_bern_sample_f(S, N, &logits[0], uniform, key, &out[0, 0], lp, n_threads)
     finally:
         free(uniform)

@@ -197,6 +197,34 @@ def exp_array(const double[::1] x, double[::1] out):
         sf_exp_array(x.shape[0], &x[0], &out[0])
 
 
+def log_array(const double[::1] x, double[::1] out):
+    """out = log(x) by the kernels' vectorised log (for tests)."""
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("out: shape does not match x")
+    if x.shape[0] == 0:
+        return
+    with nogil:
+        sf_log_array(x.shape[0], &x[0], &out[0])
+
+
+def normal_fill(unsigned long long key, unsigned long long offset, double[::1] out):
+    """out[j] = standard normal draw offset + j of the counter stream keyed by key."""
+    if out.shape[0] == 0:
+        return
+    with nogil:
+        sf_normal_fill(out.shape[0], key, offset, &out[0])
+
+
+def normal_quantile_array(const double[::1] p, double[::1] out):
+    """out = Phi^-1(p) by the samplers' vectorised quantile (for tests)."""
+    if out.shape[0] != p.shape[0]:
+        raise ValueError("out: shape does not match p")
+    if p.shape[0] == 0:
+        return
+    with nogil:
+        sf_normal_quantile_array(p.shape[0], &p[0], &out[0])
+
+
 def max_threads():
     """Threads OpenMP uses by default (1 when built without OpenMP)."""
     return sf_max_threads()

@@ -1,6 +1,6 @@
 # Declarations of the plain C kernels in src_c/, for Cython code (this
 # package's own modules, and other projects that cimport scorefast).
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "sf_common.h" nogil:
     ctypedef Py_ssize_t sf_index
@@ -18,6 +18,9 @@ cdef extern from "sf_common.h" nogil:
 
 cdef extern from "sf_math.h" nogil:
     void sf_exp_array(sf_index n, const double *x, double *y)
+    void sf_log_array(sf_index n, const double *x, double *y)
+    void sf_normal_fill(sf_index n, uint64_t key, uint64_t offset, double *y)
+    void sf_normal_quantile_array(sf_index n, const double *p, double *z)
 
 cdef extern from "categorical.h" nogil:
     int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value)
@@ -87,11 +90,19 @@ cdef extern from "bernoulli.h" nogil:
                                  const float *logits, const float *value,
                                  const float *weights, float *grad, int n_threads)
     int sf_bern_sample_d(sf_index S, sf_index N, const double *logits,
-                         const double *uniform, double *value, int n_threads)
+                         const double *uniform, uint64_t key, double *value,
+                         double *log_prob, int n_threads)
     int sf_bern_sample_f(sf_index S, sf_index N, const float *logits,
-                         const double *uniform, float *value, int n_threads)
+                         const double *uniform, uint64_t key, float *value,
+                         float *log_prob, int n_threads)
 
 cdef extern from "gaussian.h" nogil:
+    int sf_gauss_sample_d(sf_index S, sf_index M, sf_index D, const double *loc,
+                          const double *scale, uint64_t key, int antithetic, double *x,
+                          double *log_prob, int n_threads)
+    int sf_gauss_sample_f(sf_index S, sf_index M, sf_index D, const float *loc,
+                          const float *scale, uint64_t key, int antithetic, float *x,
+                          float *log_prob, int n_threads)
     int sf_gauss_check_d(sf_index N, const double *loc, const double *scale,
                          sf_index *bad, int *which)
     int sf_gauss_check_f(sf_index N, const float *loc, const float *scale,

@@ -52,3 +52,13 @@ cdef inline int fill_uniform(object bit_generator, double *out, Py_ssize_t n) ex
         for j in range(n):
             out[j] = rng.next_double(rng.state)
     return 0
+
+
+cdef inline unsigned long long draw_key(object bit_generator) except? 0:
+    """One 64-bit draw from the bit generator (under its lock): the key of a
+    counter-based stream, so that every call gets fresh draws."""
+    cdef bitgen_t *rng = get_bitgen(bit_generator)
+    cdef unsigned long long key
+    with bit_generator.lock, nogil:
+        key = rng.next_uint64(rng.state)
+    return key

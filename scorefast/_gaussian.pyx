@@ -4,7 +4,7 @@ Arrays arrive C-contiguous from the Python layer: loc and scale (M, D),
 values and grad_f (S, M, D), weights (S, M).  Normal passes D = 1.
 """
 from scorefast._ckernels cimport *
-from scorefast._common cimport real, check_status
+from scorefast._common cimport real, check_status, draw_key
 
 
 def check(const real[:, ::1] loc, const real[:, ::1] scale):
@@ -48,6 +48,37 @@ def affine(const real[:, ::1] loc, const real[:, ::1] scale, real[:, :, ::1] x,
             sf_gauss_affine_d(S, M * D, &loc[0, 0], &scale[0, 0], &x[0, 0, 0], n_threads)
         else:
             sf_gauss_affine_f(S, M * D, &loc[0, 0], &scale[0, 0], &x[0, 0, 0], n_threads)
+
+
+def sample(const real[:, ::1] loc, const real[:, ::1] scale, real[:, :, ::1] x,
+           real[:, ::1] log_prob, object bit_generator, bint antithetic, int n_threads):
+    """x = loc + scale * z with z from a counter-based stream keyed by one draw
+    of bit_generator (mirrored halves with antithetic); with log_prob not
+    None, also the log-density of each row of D."""
+    cdef Py_ssize_t M = loc.shape[0], D = loc.shape[1], S = x.shape[0]
+    cdef unsigned long long key
+    cdef int status = SF_OK
+    cdef real *lp = NULL
+    _check_params(loc, scale)
+    _check_values(x, M, D, "x")
+    if antithetic and S % 2:
+        raise ValueError("antithetic sampling needs an even number of samples")
+    if log_prob is not None:
+        if log_prob.shape[0] != S or log_prob.shape[1] != M:
+            raise ValueError("log_prob: shape does not match x")
+        if S * M:
+            lp = &log_prob[0, 0]
+    key = draw_key(bit_generator)
+    if S * M * D == 0:
+        return
+    with nogil:
+        if real is double:
+            status = sf_gauss_sample_d(S, M, D, &loc[0, 0], &scale[0, 0], key, antithetic,
+                                       &x[0, 0, 0], lp, n_threads)
+        else:
+            status = sf_gauss_sample_f(S, M, D, &loc[0, 0], &scale[0, 0], key, antithetic,
+                                       &x[0, 0, 0], lp, n_threads)
+    check_status(status, "x")
 
 
 def log_prob(const real[:, ::1] loc, const real[:, ::1] scale, const real[:, :, ::1] x,

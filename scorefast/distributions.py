@@ -379,18 +379,34 @@ class Bernoulli(Distribution):
         block = np.ascontiguousarray(np.broadcast_to(value, shape)).reshape(S, N)
         return block, flat, shape
 
-    def sample(self, sample_shape=(), rng=None):
+    def sample(self, sample_shape=(), rng=None, method="fast"):
         """Draw ``sample_shape + batch_shape`` values in {0, 1} (the logits' dtype).
 
-        Draw ``j`` is ``u_j < sigmoid(logits_j)`` for the uniforms
-        ``rng.random(sample_shape + batch_shape)`` would return."""
+        Draw ``j`` is ``u_j < sigmoid(logits_j)`` for uniforms ``u``: with
+        ``method="numpy"`` those ``rng.random(sample_shape + batch_shape)``
+        would return (reproducible with numpy alone); with ``"fast"`` (the
+        default) a counter-based stream keyed by one 64-bit draw from ``rng``,
+        vectorised and independent of the thread count."""
+        return self._sample(sample_shape, rng, method, False)[0]
+
+    def sample_and_log_prob(self, sample_shape=(), rng=None, method="fast"):
+        """``(value, log_prob(value))`` for the draws ``sample`` makes, in one pass."""
+        return self._sample(sample_shape, rng, method, True)
+
+    def _sample(self, sample_shape, rng, method, with_log_prob):
+        if method not in ("fast", "numpy"):
+            raise ValueError(f"method must be 'fast' or 'numpy', got {method!r}")
         sample_shape = as_sample_shape(sample_shape)
         gen = as_generator(rng)
-        out = np.empty(sample_shape + self.batch_shape, dtype=self.dtype)
+        shape = sample_shape + self.batch_shape
+        out = np.empty(shape, dtype=self.dtype)
+        lp = np.empty(shape, dtype=self.dtype) if with_log_prob else None
         N = self._flat.shape[0]
         S = math.prod(sample_shape)
-        _bernoulli.sample(self._flat, out.reshape(S, N), gen.bit_generator, get_num_threads())
-        return out
+        _bernoulli.sample(self._flat, out.reshape(S, N),
+                          lp.reshape(S, N) if with_log_prob else None,
+                          gen.bit_generator, method == "numpy", get_num_threads())
+        return out, lp
 
     def log_prob(self, value):
         """``x * logits - softplus(logits)``, value broadcast against batch_shape."""

@@ -123,36 +123,65 @@ class _Gaussian(Distribution):
         return block, loc, scale, shape
 
     # -- the distribution ------------------------------------------------
-    def sample(self, sample_shape=(), rng=None, antithetic=False):
+    def sample(self, sample_shape=(), rng=None, antithetic=False, method="fast"):
         r"""Draw ``loc + scale * eps`` of shape ``sample_shape + batch_shape + event_shape``.
 
-        ``eps`` are the standard normals ``rng.standard_normal(shape, dtype)``
-        returns, so the draws reproduce ``loc + scale * rng.standard_normal(shape)``
-        bit for bit for a Generator seeded the same way.
-
-        With ``antithetic=True`` the draws come in mirrored pairs: the first
-        half along the leading sample dimension (which must be even) is
-        ``loc + scale * eps``, the second ``loc - scale * eps``, with
-        ``eps = rng.standard_normal`` of the half shape.
+        Parameters
+        ----------
+        sample_shape : int or tuple of int
+        rng : None, int or numpy.random.Generator
+        antithetic : bool
+            Draw mirrored pairs: the first half along the leading sample
+            dimension (which must be even) is ``loc + scale * eps``, the second
+            ``loc - scale * eps`` with the same ``eps``.
+        method : {"fast", "numpy"}
+            ``"fast"``: ``eps`` from a counter-based stream (SplitMix64 outputs
+            through Wichura's AS 241 normal quantile), keyed by one 64-bit
+            draw from ``rng`` and vectorised; the draws do not depend on the
+            thread count, but differ from numpy's. ``"numpy"``: ``eps`` are
+            what ``rng.standard_normal(shape, dtype)`` returns, so the draws
+            reproduce ``loc + scale * rng.standard_normal(shape)`` bit for bit
+            for a Generator seeded the same way (slower: numpy's ziggurat).
         """
+        return self._sample(sample_shape, rng, antithetic, method, False)[0]
+
+    def sample_and_log_prob(self, sample_shape=(), rng=None, antithetic=False,
+                            method="fast"):
+        """``(value, log_prob(value))`` for the draws ``sample`` makes, the
+        log-densities computed from the standardised draws in the same pass
+        (``method="fast"``)."""
+        return self._sample(sample_shape, rng, antithetic, method, True)
+
+    def _sample(self, sample_shape, rng, antithetic, method, with_log_prob):
         sample_shape = as_sample_shape(sample_shape)
         gen = as_generator(rng)
-        pshape = self._param_shape
-        shape = sample_shape + pshape
-        if antithetic:
-            if not sample_shape or sample_shape[0] % 2:
-                raise ValueError("antithetic sampling needs an even leading sample "
-                                 f"dimension, got sample_shape={sample_shape}")
-            half = (sample_shape[0] // 2,) + shape[1:]
-            eps = np.empty(shape, dtype=self.dtype)
-            gen.standard_normal(size=half, dtype=self.dtype, out=eps[:half[0]])
-            np.negative(eps[:half[0]], out=eps[half[0]:])
-        else:
-            eps = gen.standard_normal(size=shape, dtype=self.dtype)
+        if method not in ("fast", "numpy"):
+            raise ValueError(f"method must be 'fast' or 'numpy', got {method!r}")
+        shape = sample_shape + self._param_shape
+        if antithetic and (not sample_shape or sample_shape[0] % 2):
+            raise ValueError("antithetic sampling needs an even leading sample "
+                             f"dimension, got sample_shape={sample_shape}")
         M, D = self._loc2.shape
         S = math.prod(sample_shape)
-        _gaussian.affine(self._loc2, self._scale2, eps.reshape(S, M, D), get_num_threads())
-        return eps
+        if method == "fast":
+            x = np.empty(shape, dtype=self.dtype)
+            lp = np.empty(sample_shape + self.batch_shape, dtype=self.dtype) \
+                if with_log_prob else None
+            # rows s and s + S/2 of the flattened samples are mirrored: with
+            # sample_shape (S0, ...), exactly the halves of the leading dimension
+            _gaussian.sample(self._loc2, self._scale2, x.reshape(S, M, D),
+                             lp.reshape(S, M) if with_log_prob else None,
+                             gen.bit_generator, antithetic, get_num_threads())
+            return x, lp
+        if antithetic:
+            half = (sample_shape[0] // 2,) + shape[1:]
+            x = np.empty(shape, dtype=self.dtype)
+            gen.standard_normal(size=half, dtype=self.dtype, out=x[:half[0]])
+            np.negative(x[:half[0]], out=x[half[0]:])
+        else:
+            x = gen.standard_normal(size=shape, dtype=self.dtype)
+        _gaussian.affine(self._loc2, self._scale2, x.reshape(S, M, D), get_num_threads())
+        return x, (self.log_prob(x) if with_log_prob else None)
 
     def log_prob(self, value):
         block, loc, scale, shape = self._blocks(value)

@@ -1,8 +1,10 @@
 /* Instantiates the Bernoulli kernels for double and float logits. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "bernoulli.h"
 #include "sf_math.h"
+#include "sf_random.h"
 
 #define SF_T double
 #define SF_SUF d

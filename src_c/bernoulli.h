@@ -12,6 +12,8 @@
 #ifndef SF_BERNOULLI_H
 #define SF_BERNOULLI_H
 
+#include <stdint.h>
+
 #include "sf_common.h"
 
 #define SF_BERN_DECLARE(T, SUF)                                                 \
@@ -25,8 +27,12 @@ int sf_bern_score_##SUF(sf_index S, sf_index N, const T *logits,                
 int sf_bern_weighted_score_##SUF(sf_index S, sf_index M, sf_index D,            \
                                  const T *logits, const T *value,               \
                                  const T *weights, T *grad, int n_threads);     \
+/* value[s, j] = 1 if u[s, j] < sigmoid(logits[j]) else 0, with u the given  */ \
+/* uniforms, or with uniform NULL draw s * N + j of the counter stream keyed  */ \
+/* by key (sf_random.h); with log_prob not NULL, also their log-probs.        */ \
 int sf_bern_sample_##SUF(sf_index S, sf_index N, const T *logits,               \
-                         const double *uniform, T *value, int n_threads);      \
+                         const double *uniform, uint64_t key, T *value,         \
+                         T *log_prob, int n_threads);                           \
 /* SF_ERR_VALUE if some value[j], j < n, is neither 0 nor 1. */                 \
 int sf_bern_check_value_##SUF(sf_index n, const T *value);
 

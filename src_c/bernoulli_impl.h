@@ -1,6 +1,9 @@
 /*
  * Bernoulli kernels, written once over the element type; included by
  * bernoulli.c with SF_T and SF_SUF defined.  See bernoulli.h.
+ *
+ * Point functions over one row of elements carry SF_CLONES and vectorise;
+ * the exported kernels loop over rows, in parallel with OpenMP.
  */
 #define SF_CAT2(name, suf) name##_##suf
 #define SF_CAT1(name, suf) SF_CAT2(name, suf)
@@ -17,33 +20,119 @@ int SF_FN(sf_bern_check)(sf_index N, const SF_T *logits, sf_index *bad)
     return SF_OK;
 }
 
-int SF_FN(sf_bern_check_value)(sf_index n, const SF_T *value)
+SF_CLONES
+static int SF_FN(row_check_value)(sf_index n, const SF_T *x)
 {
     int bad = 0;
-    for (sf_index j = 0; j < n; j++) bad |= (value[j] != 0) & (value[j] != 1);
-    return bad ? SF_ERR_VALUE : SF_OK;
+    SF_SIMD_REDUCE(|, bad)
+    for (sf_index j = 0; j < n; j++) bad |= (x[j] != 0) & (x[j] != 1);
+    return bad;
+}
+
+int SF_FN(sf_bern_check_value)(sf_index n, const SF_T *value)
+{
+    return SF_FN(row_check_value)(n, value) ? SF_ERR_VALUE : SF_OK;
+}
+
+SF_CLONES
+static void SF_FN(row_probs)(sf_index n, const SF_T *l, SF_T *p)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) p[j] = (SF_T)sf_sigmoid((double)l[j]);
+}
+
+SF_CLONES
+static void SF_FN(row_entropy)(sf_index n, const SF_T *l, SF_T *h)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) {
+        double t = (double)l[j];
+        double p = sf_sigmoid(t);
+        /* H = -p log p - (1 - p) log(1 - p) = p softplus(-t) + (1 - p) softplus(t) */
+        h[j] = (SF_T)(p * sf_softplus(-t) + (1.0 - p) * sf_softplus(t));
+    }
+}
+
+/* log p(x) = -softplus(-l) for x = 1, -softplus(l) for x = 0. */
+SF_CLONES
+static int SF_FN(row_log_prob)(sf_index n, const SF_T *l, const SF_T *x, SF_T *out)
+{
+    int bad = 0;
+    SF_SIMD_REDUCE(|, bad)
+    for (sf_index j = 0; j < n; j++) {
+        double t = (double)l[j];
+        bad |= (x[j] != 0) & (x[j] != 1);
+        out[j] = (SF_T)(-sf_softplus(x[j] == 1 ? -t : t));
+    }
+    return bad;
+}
+
+SF_CLONES
+static int SF_FN(row_score)(sf_index n, const SF_T *l, const SF_T *x, SF_T *out)
+{
+    int bad = 0;
+    SF_SIMD_REDUCE(|, bad)
+    for (sf_index j = 0; j < n; j++) {
+        bad |= (x[j] != 0) & (x[j] != 1);
+        out[j] = (SF_T)((double)x[j] - sf_sigmoid((double)l[j]));
+    }
+    return bad;
+}
+
+/* acc[d] += w * x[d] over one sample of a row. */
+SF_CLONES
+static int SF_FN(row_axpy_value)(sf_index n, double w, const SF_T *x, double *acc)
+{
+    int bad = 0;
+    SF_SIMD_REDUCE(|, bad)
+    for (sf_index j = 0; j < n; j++) {
+        bad |= (x[j] != 0) & (x[j] != 1);
+        acc[j] += w * (double)x[j];
+    }
+    return bad;
+}
+
+/* g[d] += acc[d] - W sigmoid(l[d]). */
+SF_CLONES
+static void SF_FN(row_finish_grad)(sf_index n, const SF_T *l, double w_total,
+                                   const double *acc, SF_T *g)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++)
+        g[j] = (SF_T)((double)g[j] + acc[j] - w_total * sf_sigmoid((double)l[j]));
+}
+
+/* x = u < sigmoid(l), u from the uniforms given, or (uniform NULL) from the
+ * counter stream keyed by key, draws first, first + 1, ... */
+SF_CLONES
+static void SF_FN(row_sample)(sf_index n, const SF_T *l, const double *uniform,
+                              uint64_t key, uint64_t first, SF_T *x, SF_T *log_prob)
+{
+    if (uniform) {
+        SF_SIMD
+        for (sf_index j = 0; j < n; j++)
+            x[j] = (SF_T)(uniform[j] < sf_sigmoid((double)l[j]));
+    } else {
+        SF_SIMD
+        for (sf_index j = 0; j < n; j++) {
+            double u = sf_uniform_open(sf_counter_u64(key, first + (uint64_t)j));
+            x[j] = (SF_T)(u < sf_sigmoid((double)l[j]));
+        }
+    }
+    if (log_prob) SF_FN(row_log_prob)(n, l, x, log_prob);
 }
 
 int SF_FN(sf_bern_probs)(sf_index N, const SF_T *logits, SF_T *probs, int n_threads)
 {
     (void)n_threads;
-#pragma omp parallel for schedule(static) num_threads(n_threads) \
-    if (n_threads > 1 && N >= SF_PARALLEL_MIN_WORK)
-    for (sf_index j = 0; j < N; j++) probs[j] = (SF_T)sf_sigmoid((double)logits[j]);
+    SF_FN(row_probs)(N, logits, probs);
     return SF_OK;
 }
 
 int SF_FN(sf_bern_entropy)(sf_index N, const SF_T *logits, SF_T *entropy, int n_threads)
 {
     (void)n_threads;
-#pragma omp parallel for schedule(static) num_threads(n_threads) \
-    if (n_threads > 1 && N >= SF_PARALLEL_MIN_WORK)
-    for (sf_index j = 0; j < N; j++) {
-        double l = (double)logits[j];
-        double p = sf_sigmoid(l);
-        /* H = -p log p - (1 - p) log(1 - p) */
-        entropy[j] = (SF_T)(p * sf_softplus(-l) + (1.0 - p) * sf_softplus(l));
-    }
+    SF_FN(row_entropy)(N, logits, entropy);
     return SF_OK;
 }
 
@@ -54,16 +143,8 @@ int SF_FN(sf_bern_log_prob)(sf_index S, sf_index N, const SF_T *logits,
     (void)n_threads;
 #pragma omp parallel for schedule(static) num_threads(n_threads) \
     reduction(| : bad) if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK)
-    for (sf_index s = 0; s < S; s++) {
-        const SF_T *x = value + s * N;
-        SF_T *out = log_prob + s * N;
-        for (sf_index j = 0; j < N; j++) {
-            double l = (double)logits[j];
-            if (x[j] == 1) out[j] = (SF_T)(-sf_softplus(-l));
-            else if (x[j] == 0) out[j] = (SF_T)(-sf_softplus(l));
-            else { bad = 1; out[j] = (SF_T)NAN; }
-        }
-    }
+    for (sf_index s = 0; s < S; s++)
+        bad |= SF_FN(row_log_prob)(N, logits, value + s * N, log_prob + s * N);
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
@@ -74,14 +155,8 @@ int SF_FN(sf_bern_score)(sf_index S, sf_index N, const SF_T *logits,
     (void)n_threads;
 #pragma omp parallel for schedule(static) num_threads(n_threads) \
     reduction(| : bad) if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK)
-    for (sf_index s = 0; s < S; s++) {
-        const SF_T *x = value + s * N;
-        SF_T *out = score + s * N;
-        for (sf_index j = 0; j < N; j++) {
-            if (x[j] != 0 && x[j] != 1) bad = 1;
-            out[j] = (SF_T)((double)x[j] - sf_sigmoid((double)logits[j]));
-        }
-    }
+    for (sf_index s = 0; s < S; s++)
+        bad |= SF_FN(row_score)(N, logits, value + s * N, score + s * N);
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
@@ -89,42 +164,44 @@ int SF_FN(sf_bern_weighted_score)(sf_index S, sf_index M, sf_index D,
                                   const SF_T *logits, const SF_T *value,
                                   const SF_T *weights, SF_T *grad, int n_threads)
 {
-    int bad = 0;
+    int bad = 0, nomem = 0;
     (void)n_threads;
     /* grad[m, d] += sum_s w[s, m] (x[s, m, d] - p[m, d])
      *            = sum_s w[s, m] x[s, m, d] - W[m] p[m, d]           */
-#pragma omp parallel for schedule(static) num_threads(n_threads) \
-    reduction(| : bad) if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
-    for (sf_index m = 0; m < M; m++) {
-        const SF_T *l = logits + m * D;
-        SF_T *g = grad + m * D;
-        double w_total = 0.0;
-        for (sf_index s = 0; s < S; s++) w_total += (double)weights[s * M + m];
-        for (sf_index d = 0; d < D; d++) {
-            double acc = -w_total * sf_sigmoid((double)l[d]);
+#pragma omp parallel num_threads(n_threads) reduction(| : bad, nomem) \
+    if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
+    {
+        double *acc = (double *)malloc((size_t)(D > 0 ? D : 1) * sizeof(double));
+        if (!acc) nomem = 1;
+#pragma omp for schedule(static)
+        for (sf_index m = 0; m < M; m++) {
+            if (!acc) continue;
+            double w_total = 0.0;
+            for (sf_index d = 0; d < D; d++) acc[d] = 0.0;
             for (sf_index s = 0; s < S; s++) {
-                SF_T x = value[(s * M + m) * D + d];
-                if (x != 0 && x != 1) bad = 1;
-                acc += (double)weights[s * M + m] * (double)x;
+                double w = (double)weights[s * M + m];
+                w_total += w;
+                bad |= SF_FN(row_axpy_value)(D, w, value + (s * M + m) * D, acc);
             }
-            g[d] = (SF_T)((double)g[d] + acc);
+            SF_FN(row_finish_grad)(D, logits + m * D, w_total, acc, grad + m * D);
         }
+        free(acc);
     }
+    if (nomem) return SF_ERR_NOMEM;
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
 int SF_FN(sf_bern_sample)(sf_index S, sf_index N, const SF_T *logits,
-                          const double *uniform, SF_T *value, int n_threads)
+                          const double *uniform, uint64_t key, SF_T *value,
+                          SF_T *log_prob, int n_threads)
 {
     (void)n_threads;
 #pragma omp parallel for schedule(static) num_threads(n_threads) \
     if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK)
-    for (sf_index s = 0; s < S; s++) {
-        const double *u = uniform + s * N;
-        SF_T *x = value + s * N;
-        for (sf_index j = 0; j < N; j++)
-            x[j] = (SF_T)(u[j] < sf_sigmoid((double)logits[j]));
-    }
+    for (sf_index s = 0; s < S; s++)
+        SF_FN(row_sample)(N, logits, uniform ? uniform + s * N : NULL, key,
+                          (uint64_t)(s * N), value + s * N,
+                          log_prob ? log_prob + s * N : NULL);
     return SF_OK;
 }
 

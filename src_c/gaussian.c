@@ -4,6 +4,7 @@
 
 #include "gaussian.h"
 #include "sf_math.h"
+#include "sf_random.h"
 
 #define SF_T double
 #define SF_SUF d

@@ -16,6 +16,8 @@
 #ifndef SF_GAUSSIAN_H
 #define SF_GAUSSIAN_H
 
+#include <stdint.h>
+
 #include "sf_common.h"
 
 #define SF_GAUSS_DECLARE(T, SUF)                                                \
@@ -26,6 +28,13 @@ int sf_gauss_check_##SUF(sf_index N, const T *loc, const T *scale,              
 /* x[s, j] = loc[j] + scale[j] * x[s, j]: turns standard normals into draws. */ \
 int sf_gauss_affine_##SUF(sf_index S, sf_index N, const T *loc, const T *scale, \
                           T *x, int n_threads);                                 \
+/* x[s, m, d] = loc + scale * z with z the standard normal draw              */ \
+/* (s * M + m) * D + d of the counter stream keyed by key (sf_random.h); with  */ \
+/* antithetic, rows s >= S/2 use -z of row s - S/2 (S even).  With log_prob   */ \
+/* not NULL, also log_prob[s, m] = sum_d log N(x; loc, scale), from z.         */ \
+int sf_gauss_sample_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,      \
+                          const T *scale, uint64_t key, int antithetic, T *x,   \
+                          T *log_prob, int n_threads);                          \
 int sf_gauss_log_prob_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,   \
                             const T *scale, const T *x, T *log_prob,            \
                             int n_threads);                                     \

@@ -33,6 +33,68 @@ int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *
     return SF_OK;
 }
 
+/* One row of draws: x[j] = loc[j] + scale[j] * sign * z(key, first + j). */
+SF_CLONES
+static void SF_FN(row_sample)(sf_index n, const SF_T *loc, const SF_T *scale,
+                              uint64_t key, uint64_t first, double sign, SF_T *x,
+                              double *z)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) {
+        double zj = sign * sf_counter_normal(key, first + (uint64_t)j);
+        z[j] = zj;
+        x[j] = (SF_T)((double)loc[j] + (double)scale[j] * zj);
+    }
+}
+
+/* log_prob of M rows of D from their standardised draws z. */
+SF_CLONES
+static void SF_FN(rows_log_prob_z)(sf_index M, sf_index D, const SF_T *scale,
+                                   const double *z, SF_T *log_prob)
+{
+    if (D == 1) {
+        SF_SIMD
+        for (sf_index m = 0; m < M; m++)
+            log_prob[m] = (SF_T)(-0.5 * z[m] * z[m] - sf_log((double)scale[m]) - SF_LOG_SQRT_2PI);
+        return;
+    }
+    for (sf_index m = 0; m < M; m++) {
+        double acc = 0.0;
+        SF_SIMD_REDUCE(+, acc)
+        for (sf_index d = 0; d < D; d++) {
+            double zd = z[m * D + d];
+            acc += -0.5 * zd * zd - sf_log((double)scale[m * D + d]);
+        }
+        log_prob[m] = (SF_T)(acc - (double)D * SF_LOG_SQRT_2PI);
+    }
+}
+
+int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
+                           const SF_T *scale, uint64_t key, int antithetic, SF_T *x,
+                           SF_T *log_prob, int n_threads)
+{
+    sf_index N = M * D;
+    sf_index half = antithetic ? S / 2 : S;
+    int nomem = 0;
+    (void)n_threads;
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
+    if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK / 8)
+    {
+        double *z = (double *)malloc((size_t)(N > 0 ? N : 1) * sizeof(double));
+        if (!z) nomem = 1;
+#pragma omp for schedule(static)
+        for (sf_index s = 0; s < S; s++) {
+            if (!z) continue;
+            sf_index src = s < half ? s : s - half;
+            double sign = s < half ? 1.0 : -1.0;
+            SF_FN(row_sample)(N, loc, scale, key, (uint64_t)(src * N), sign, x + s * N, z);
+            if (log_prob) SF_FN(rows_log_prob_z)(M, D, scale, z, log_prob + s * M);
+        }
+        free(z);
+    }
+    return nomem ? SF_ERR_NOMEM : SF_OK;
+}
+
 int SF_FN(sf_gauss_log_prob)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
                              const SF_T *scale, const SF_T *x, SF_T *log_prob,
                              int n_threads)

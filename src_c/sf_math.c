@@ -8,3 +8,26 @@ void sf_exp_array(sf_index n, const double *x, double *y)
     SF_SIMD
     for (sf_index j = 0; j < n; j++) y[j] = sf_exp(x[j]);
 }
+
+SF_CLONES
+void sf_log_array(sf_index n, const double *x, double *y)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) y[j] = sf_log(x[j]);
+}
+
+#include "sf_random.h"
+
+SF_CLONES
+void sf_normal_fill(sf_index n, uint64_t key, uint64_t offset, double *y)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) y[j] = sf_counter_normal(key, offset + (uint64_t)j);
+}
+
+SF_CLONES
+void sf_normal_quantile_array(sf_index n, const double *p, double *z)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) z[j] = sf_normal_quantile(p[j]);
+}

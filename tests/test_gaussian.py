@@ -93,9 +93,10 @@ def test_scalar_parameters_give_scalar_batch(dtype, copy):
     d = sf.Normal(loc, scale, copy=copy)
     r = ref.Normal(loc, scale)
     assert d.batch_shape == () and d.event_shape == ()
-    x = d.sample(5, rng=0)
+    x = d.sample(5, rng=0, method="numpy")
     assert x.shape == (5,)
     np.testing.assert_array_equal(x, r.sample(5, rng=0))
+    assert d.sample(5, rng=0).shape == (5,)
     assert d.log_prob(x).shape == (5,)
     assert d.entropy().shape == ()
     g = sf.reinforce_grad(d, x, x ** 2, baseline="none")
@@ -120,6 +121,8 @@ def test_parameters_broadcast_against_each_other(rng, family, dtype, copy, loc_s
     np.testing.assert_array_equal(d.scale, full.scale)
     x = d.sample(4, rng=1)
     np.testing.assert_array_equal(x, full.sample(4, rng=1))
+    np.testing.assert_array_equal(d.sample(4, rng=1, method="numpy"),
+                                  full.sample(4, rng=1, method="numpy"))
     np.testing.assert_array_equal(d.log_prob(x), full.log_prob(x))
     w = rng.standard_normal((4,) + full.batch_shape)
     for a, b in zip(d.weighted_score(x, w), full.weighted_score(x, w)):
@@ -156,9 +159,9 @@ def test_loc_and_scale_broadcast(family):
 @pytest.mark.parametrize("shape", PARAM_SHAPES, ids=str)
 def test_sample_is_loc_plus_scale_times_standard_normal(rng, family, dtype, shape,
                                                         sample_shape):
-    """Bit for bit: loc + scale * rng.standard_normal(sample_shape + shape, dtype)."""
+    """method="numpy", bit for bit: loc + scale * rng.standard_normal(sample_shape + shape, dtype)."""
     loc, scale, d, r = make(rng, family, shape, dtype)
-    x = d.sample(sample_shape, rng=42)
+    x = d.sample(sample_shape, rng=42, method="numpy")
     assert x.shape == sample_shape + shape and x.dtype == dtype
     eps = np.random.default_rng(42).standard_normal(sample_shape + shape, dtype=dtype)
     np.testing.assert_array_equal(x, loc + scale * eps)
@@ -170,25 +173,39 @@ def test_sample_is_loc_plus_scale_times_standard_normal(rng, family, dtype, shap
 
 def test_sample_bit_for_bit_on_many_draws(rng, dtype):
     loc, scale, d, _ = make(rng, "DiagNormal", (16, 8), dtype)
-    x = d.sample(500, rng=7)
+    x = d.sample(500, rng=7, method="numpy")
     eps = np.random.default_rng(7).standard_normal((500, 16, 8), dtype=dtype)
     np.testing.assert_array_equal(x, loc + scale * eps)
 
 
-def test_same_seed_same_draws_and_generator_advances(rng, family, dtype):
+@pytest.mark.parametrize("method", ["fast", "numpy"])
+def test_same_seed_same_draws_and_generator_advances(rng, family, dtype, method):
     _, _, d, _ = make(rng, family, (3, 4), dtype)
-    a = d.sample(10, rng=5)
-    np.testing.assert_array_equal(a, d.sample(10, rng=5))
-    assert not np.array_equal(a, d.sample(10, rng=6))
+    a = d.sample(10, rng=5, method=method)
+    np.testing.assert_array_equal(a, d.sample(10, rng=5, method=method))
+    assert not np.array_equal(a, d.sample(10, rng=6, method=method))
     g = np.random.default_rng(5)
-    b1, b2 = d.sample(4, rng=g), d.sample(6, rng=g)
-    np.testing.assert_array_equal(np.concatenate([b1, b2]), a)
+    b1, b2 = d.sample(4, rng=g, method=method), d.sample(6, rng=g, method=method)
+    assert not np.array_equal(b1, b2[:4])            # the Generator was advanced
+    if method == "numpy":                            # numpy's stream, continued
+        np.testing.assert_array_equal(np.concatenate([b1, b2]), a)
 
 
-def test_sample_goodness_of_fit(rng, family, dtype):
+def test_fast_method_draws_one_key_from_the_generator(rng, family, dtype):
+    """method="fast" advances the Generator by exactly one 64-bit draw, and
+    its draws are a function of that key alone."""
+    _, _, d, _ = make(rng, family, (3, 4), dtype)
+    g1, g2 = np.random.default_rng(21), np.random.default_rng(21)
+    d.sample(50, rng=g1)
+    g2.bit_generator.random_raw()
+    assert g1.bit_generator.state == g2.bit_generator.state
+
+
+@pytest.mark.parametrize("method", ["fast", "numpy"])
+def test_sample_goodness_of_fit(rng, family, dtype, method):
     """Kolmogorov-Smirnov of the standardised draws against N(0, 1)."""
     loc, scale, d, _ = make(rng, family, (3, 4), dtype)
-    x = d.sample(2000, rng=11)
+    x = d.sample(2000, rng=11, method=method)
     z = ((x.astype(np.float64) - loc) / scale).ravel()
     assert stats.kstest(z, "norm").pvalue > 1e-3
     # and per parameter element (each has its own loc and scale)
@@ -198,17 +215,19 @@ def test_sample_goodness_of_fit(rng, family, dtype):
             assert stats.kstest(zi, "norm").pvalue > 1e-4
 
 
+@pytest.mark.parametrize("method", ["fast", "numpy"])
 @pytest.mark.parametrize("sample_shape", [(2,), (10,), (4, 3)], ids=str)
-def test_antithetic_pairs(rng, family, dtype, sample_shape):
+def test_antithetic_pairs(rng, family, dtype, sample_shape, method):
     loc, scale, d, r = make(rng, family, (3, 4), dtype)
-    x = d.sample(sample_shape, rng=13, antithetic=True)
+    x = d.sample(sample_shape, rng=13, antithetic=True, method=method)
     assert x.shape == sample_shape + (3, 4) and x.dtype == dtype
     h = sample_shape[0] // 2
-    eps = np.random.default_rng(13).standard_normal((h,) + x.shape[1:], dtype=dtype)
-    # exact: the two halves are loc + scale * eps and loc - scale * eps
-    np.testing.assert_array_equal(x[:h], loc + scale * eps)
-    np.testing.assert_array_equal(x[h:], loc - scale * eps)
-    np.testing.assert_array_equal(x, r.sample(sample_shape, rng=13, antithetic=True))
+    if method == "numpy":
+        eps = np.random.default_rng(13).standard_normal((h,) + x.shape[1:], dtype=dtype)
+        # exact: the two halves are loc + scale * eps and loc - scale * eps
+        np.testing.assert_array_equal(x[:h], loc + scale * eps)
+        np.testing.assert_array_equal(x[h:], loc - scale * eps)
+        np.testing.assert_array_equal(x, r.sample(sample_shape, rng=13, antithetic=True))
     # mirrored around loc: each half's offset from loc is the other's negated,
     # and each pair's mean is loc, up to the one rounding of loc +- scale * eps
     # to the dtype (half an ulp of each x); checked in exact rational arithmetic
@@ -225,6 +244,9 @@ def test_antithetic_pairs(rng, family, dtype, sample_shape):
 
 def test_antithetic_pairs_mirror_exactly_around_zero_loc(dtype):
     d = sf.DiagNormal(np.zeros((2, 3), dtype), np.array([0.5, 1.0, 3.0], dtype))
+    for method in ("fast", "numpy"):
+        x = d.sample(8, rng=3, antithetic=True, method=method)
+        np.testing.assert_array_equal(x[:4], -x[4:])
     x = d.sample(8, rng=3, antithetic=True)
     np.testing.assert_array_equal(x[:4], -x[4:])
     np.testing.assert_array_equal(x[:4] + x[4:], 0.0)

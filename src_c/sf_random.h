@@ -1,0 +1,91 @@
+/*
+ * Counter-based random numbers for the kernels: draw j of a stream is a
+ * function of (key, j) alone, so any block of draws can be produced by any
+ * thread, in any order, with results that do not depend on the thread count.
+ * The key comes from the user's numpy Generator (one 64-bit draw per call).
+ */
+#ifndef SF_RANDOM_H
+#define SF_RANDOM_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "sf_math.h"
+
+/* Draw j of the stream keyed by key: SplitMix64's output function applied
+ * to key + (j + 1) * gamma, i.e. the (j + 1)-th output of a SplitMix64
+ * generator seeded with key (a generator that passes BigCrush). */
+static inline uint64_t sf_counter_u64(uint64_t key, uint64_t j)
+{
+    uint64_t z = key + (j + 1) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* A uniform on the open interval (0, 1) from the top 52 bits of x, on the
+ * grid (k + 1/2) 2^-52, symmetric about 1/2 (so 1 - u is exact). */
+static inline double sf_uniform_open(uint64_t x)
+{
+    uint64_t bits = (x >> 12) | 0x3ff0000000000000ULL;   /* 1.m in [1, 2) */
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return (d - 1.0) + 0x1.0p-53;
+}
+
+/* Rational function num(r) / den(r) with eight coefficients each (den's
+ * leading term 1), by Horner's rule. */
+static inline double sf_ratio8(double r, const double *a, const double *b)
+{
+    double num = a[7], den = b[7];
+    for (int i = 6; i >= 0; i--) {
+        num = __builtin_fma(num, r, a[i]);
+        den = __builtin_fma(den, r, b[i]);
+    }
+    return num / den;
+}
+
+/*
+ * The standard normal quantile Phi^-1(p), 0 < p < 1, by Wichura's algorithm
+ * AS 241 (PPND16, Applied Statistics 37, 1988), accurate to about 1e-16: a
+ * rational function of degree 7/7 in r = 0.180625 - (p - 1/2)^2 for
+ * |p - 1/2| <= 0.425 (times p - 1/2), and in the tails of s = sqrt(-log(min(p,
+ * 1 - p))), as s - 1.6 for s <= 5 and s - 5 beyond.  Branch free: the three
+ * pieces are evaluated and one is selected, so loops over it vectorise
+ * (selecting coefficients per lane instead defeats the vectoriser).
+ */
+static inline double sf_normal_quantile(double p)
+{
+    static const double a[8] = {3.3871328727963666080e0, 1.3314166789178437745e2,
+        1.9715909503065514427e3, 1.3731693765509461125e4, 4.5921953931549871457e4,
+        6.7265770927008700853e4, 3.3430575583588128105e4, 2.5090809287301226727e3};
+    static const double b[8] = {1.0, 4.2313330701600911252e1, 6.8718700749205790830e2,
+        5.3941960214247511077e3, 2.1213794301586595867e4, 3.9307895800092710610e4,
+        2.8729085735721942674e4, 5.2264952788528545610e3};
+    static const double c[8] = {1.42343711074968357734e0, 4.63033784615654529590e0,
+        5.76949722146069140550e0, 3.64784832476320460504e0, 1.27045825245236838258e0,
+        2.41780725177450611770e-1, 2.27238449892691845833e-2, 7.74545014278341407640e-4};
+    static const double d[8] = {1.0, 2.05319162663775882187e0, 1.67638483018380384940e0,
+        6.89767334985100004550e-1, 1.48103976427480074590e-1, 1.51986665636164571966e-2,
+        5.47593808499534494600e-4, 1.05075007164441684324e-9};
+    static const double e[8] = {6.65790464350110377720e0, 5.46378491116411436990e0,
+        1.78482653991729133580e0, 2.96560571828504891230e-1, 2.65321895265761230930e-2,
+        1.24266094738807843860e-3, 2.71155556874348757815e-5, 2.01033439929228813265e-7};
+    static const double f[8] = {1.0, 5.99832206555887937690e-1, 1.36929880922735805310e-1,
+        1.48753612908506148525e-2, 7.86869131145613259100e-4, 1.84631831751005468180e-5,
+        1.42151175831644588870e-7, 2.04426310338993978564e-15};
+    double q = p - 0.5;
+    double central = q * sf_ratio8(0.180625 - q * q, a, b);
+    double s = sqrt(-sf_log(q < 0.0 ? p : 1.0 - p));
+    double tail = s <= 5.0 ? sf_ratio8(s - 1.6, c, d) : sf_ratio8(s - 5.0, e, f);
+    tail = q < 0.0 ? -tail : tail;
+    return fabs(q) <= 0.425 ? central : tail;
+}
+
+/* Standard normal draw j of the stream keyed by key. */
+static inline double sf_counter_normal(uint64_t key, uint64_t j)
+{
+    return sf_normal_quantile(sf_uniform_open(sf_counter_u64(key, j)));
+}
+
+#endif
