@@ -10,6 +10,7 @@ Environment variables:
   SCOREFAST_REQUIRE_OPENMP=1  fail instead of falling back when OpenMP is missing
 """
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC_C = "src_c"
@@ -83,11 +85,29 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+class BuildPy(build_py):
+    """Also copies the C headers of src_c/ into the built package
+    (scorefast/include), where scorefast.get_include() finds them once
+    installed; in a source checkout it returns src_c/ itself."""
+
+    def run(self):
+        super().run()
+        dest = os.path.join(self.build_lib, "scorefast", "include")
+        self.mkpath(dest)
+        for h in sorted(os.listdir(os.path.join(HERE, SRC_C))):
+            if h.endswith(".h"):
+                self.copy_file(os.path.join(SRC_C, h), os.path.join(dest, h))
+
+
 C_SOURCES = {
     "_categorical": ["categorical.c", "threads.c", "sf_math.c"],
     "_bernoulli": ["bernoulli.c"],
     "_gaussian": ["gaussian.c"],
 }
+# The cimportable C API: scorefast/capi.pxd and capi.pyx, generated from
+# _ckernels.pxd (every kernel as a cdef function), built over every C source.
+runpy.run_path(os.path.join(HERE, "tools", "gen_capi.py"))["main"]()
+C_SOURCES["capi"] = sorted({c for sources in C_SOURCES.values() for c in sources})
 
 extensions = [
     Extension(
@@ -112,5 +132,5 @@ directives = {
 
 setup(
     ext_modules=cythonize(extensions, compiler_directives=directives),
-    cmdclass={"build_ext": BuildExt},
+    cmdclass={"build_ext": BuildExt, "build_py": BuildPy},
 )
