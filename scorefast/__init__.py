@@ -11,6 +11,7 @@ gradient sums.
 """
 from scorefast._version import __version__
 from scorefast._config import get_num_threads, set_num_threads
+from scorefast._include import get_include
 from scorefast.distributions import Bernoulli, Categorical, Distribution
 from scorefast.gaussian import DiagNormal, Normal, pathwise_grad
 from scorefast.es import centered_ranks, nes_utilities
@@ -32,4 +33,5 @@ __all__ = [
     "nes_utilities",
     "get_num_threads",
     "set_num_threads",
+    "get_include",
 ]
