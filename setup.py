@@ -100,7 +100,7 @@ class BuildPy(build_py):
 
 
 C_SOURCES = {
-    "_categorical": ["categorical.c", "threads.c", "sf_math.c"],
+    "_categorical": ["categorical.c", "threads.c", "sf_math.c", "advantages.c"],
     "_bernoulli": ["bernoulli.c"],
     "_gaussian": ["gaussian.c"],
 }

@@ -87,43 +87,33 @@ def score(const real[::1] logits, const real[:, ::1] value, real[:, ::1] out,
         raise ValueError("value must hold only 0 and 1")
 
 
-def weighted_score(const real[::1] logits, const real[:, ::1] value,
-                   const real[:, ::1] weights, real[::1] out, bint check_first,
-                   int n_threads):
-    """out[m*D + d] += sum_s weights[s, m] * (value[s, m*D + d] - sigmoid(logits)).
-
-    With check_first the values are checked in a pass of their own before out
-    is written (for an out that holds the caller's accumulated sums)."""
+def reinforce(const real[::1] logits, const real[:, ::1] value,
+              const real[:, ::1] rewards, int kind, double c, double eps, double ddof,
+              double scale, real[::1] out, int n_threads):
+    """out[m*D + d] += sum_s a[s, m] * (value[s, m*D + d] - sigmoid(logits)), a the
+    advantages of rewards (S, M) under baseline kind (advantages.h) times
+    scale.  Values are checked before out is written."""
     cdef Py_ssize_t S = value.shape[0], N = logits.shape[0]
-    cdef Py_ssize_t M = weights.shape[1]
+    cdef Py_ssize_t M = rewards.shape[1]
     cdef Py_ssize_t D
     cdef int status = SF_OK
     _check_block(S, N, value, "value")
-    if weights.shape[0] != S:
-        raise ValueError("weights: sample count does not match value")
+    if rewards.shape[0] != S:
+        raise ValueError("rewards: sample count does not match value")
     if out.shape[0] != N:
         raise ValueError("out: shape does not match logits")
     if S == 0 or N == 0:
         return
     if M == 0 or N % M:
-        raise ValueError("weights: rows do not divide the parameters")
+        raise ValueError("rewards: rows do not divide the parameters")
     D = N // M
-    if check_first:
-        # values checked before out is touched: a failed call adds nothing
-        with nogil:
-            if real is double:
-                status = sf_bern_check_value_d(S * N, &value[0, 0])
-            else:
-                status = sf_bern_check_value_f(S * N, &value[0, 0])
-        if status != SF_OK:
-            raise ValueError("value must hold only 0 and 1")
     with nogil:
         if real is double:
-            status = sf_bern_weighted_score_d(S, M, D, &logits[0], &value[0, 0],
-                                              &weights[0, 0], &out[0], n_threads)
+            status = sf_bern_reinforce_d(S, M, D, &logits[0], &value[0, 0], &rewards[0, 0],
+                                         kind, c, eps, ddof, scale, &out[0], n_threads)
         else:
-            status = sf_bern_weighted_score_f(S, M, D, &logits[0], &value[0, 0],
-                                              &weights[0, 0], &out[0], n_threads)
+            status = sf_bern_reinforce_f(S, M, D, &logits[0], &value[0, 0], &rewards[0, 0],
+                                         kind, c, eps, ddof, scale, &out[0], n_threads)
     if status != SF_OK:
         raise ValueError("value must hold only 0 and 1")
 

@@ -123,32 +123,55 @@ def score(const real[:, ::1] logits, const double[:, ::1] norm,
     check_status(status, "value")
 
 
-def weighted_score(const real[:, ::1] logits, const double[:, ::1] norm,
-                   const int64_t[:, ::1] value, const real[:, ::1] weights,
-                   real[:, ::1] out, int n_threads):
-    """out[i] += sum_s weights[s, i] * score(value[s, i]), without per-sample scores."""
+def reinforce(const real[:, ::1] logits, const double[:, ::1] norm,
+              const int64_t[:, ::1] value, const real[:, ::1] rewards, int kind,
+              double c, double eps, double ddof, double scale, real[:, ::1] out,
+              int n_threads):
+    """out[i] += sum_s a[s, i] * score(value[s, i]), a the advantages of
+    rewards under baseline kind (advantages.h) times scale; kind NONE with
+    scale 1 is the plain weighted score.  Values are checked before out is
+    written."""
     cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1], S = value.shape[0]
     cdef int status = SF_OK
     _check_norm(norm, B)
     _check_rows(value.shape[1], B, "value")
-    if weights.shape[0] != S or weights.shape[1] != B:
-        raise ValueError("weights: shape does not match value")
+    if rewards.shape[0] != S or rewards.shape[1] != B:
+        raise ValueError("rewards: shape does not match value")
     if out.shape[0] != B or out.shape[1] != K:
         raise ValueError("out: shape does not match logits")
     if S == 0 or B == 0:
         return
     with nogil:
-        # all values checked before out is touched: a failed call adds nothing
-        status = sf_cat_check_value(S * B, K, &value[0, 0])
+        if real is double:
+            status = sf_cat_reinforce_d(S, B, K, &logits[0, 0], &norm[0, 0], &value[0, 0],
+                                        &rewards[0, 0], kind, c, eps, ddof, scale,
+                                        &out[0, 0], n_threads)
+        else:
+            status = sf_cat_reinforce_f(S, B, K, &logits[0, 0], &norm[0, 0], &value[0, 0],
+                                        &rewards[0, 0], kind, c, eps, ddof, scale,
+                                        &out[0, 0], n_threads)
     check_status(status, "value")
+
+
+def advantages(const real[:, ::1] rewards, int kind, double c, double eps, double ddof,
+               double scale, real[:, ::1] out):
+    """out = scale * (rewards - baseline) along axis 0 (advantages.h)."""
+    cdef Py_ssize_t S = rewards.shape[0], M = rewards.shape[1]
+    cdef int status = SF_OK
+    if out.shape[0] != S or out.shape[1] != M:
+        raise ValueError("out: shape does not match rewards")
+    if S == 0 or M == 0:
+        return
     with nogil:
         if real is double:
-            status = sf_cat_weighted_score_d(S, B, K, &logits[0, 0], &norm[0, 0], &value[0, 0],
-                                             &weights[0, 0], &out[0, 0], n_threads)
+            status = sf_advantages_d(S, M, &rewards[0, 0], kind, c, eps, ddof, scale, &out[0, 0])
         else:
-            status = sf_cat_weighted_score_f(S, B, K, &logits[0, 0], &norm[0, 0], &value[0, 0],
-                                             &weights[0, 0], &out[0, 0], n_threads)
-    check_status(status, "value")
+            status = sf_advantages_f(S, M, &rewards[0, 0], kind, c, eps, ddof, scale, &out[0, 0])
+    check_status(status, "rewards")
+
+
+BASELINE_KINDS = {"none": SF_BASE_NONE, "constant": SF_BASE_CONST, "mean": SF_BASE_MEAN,
+                  "loo": SF_BASE_LOO, "group": SF_BASE_GROUP}
 
 
 def sample(const real[:, ::1] logits, const double[:, ::1] norm, int64_t[:, ::1] out,

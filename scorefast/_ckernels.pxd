@@ -22,6 +22,18 @@ cdef extern from "sf_math.h" nogil:
     void sf_normal_fill(sf_index n, uint64_t key, uint64_t offset, double *y)
     void sf_normal_quantile_array(sf_index n, const double *p, double *z)
 
+cdef extern from "advantages.h" nogil:
+    enum:
+        SF_BASE_NONE
+        SF_BASE_CONST
+        SF_BASE_MEAN
+        SF_BASE_LOO
+        SF_BASE_GROUP
+    int sf_advantages_d(sf_index S, sf_index M, const double *rewards, int kind,
+                        double c, double eps, double ddof, double scale, double *adv)
+    int sf_advantages_f(sf_index S, sf_index M, const float *rewards, int kind,
+                        double c, double eps, double ddof, double scale, float *adv)
+
 cdef extern from "categorical.h" nogil:
     int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value)
     int sf_cat_log_normalizer_d(sf_index B, sf_index K, const double *logits,
@@ -58,6 +70,14 @@ cdef extern from "categorical.h" nogil:
                                 const float *logits, const double *norm,
                                 const int64_t *value, const float *weights,
                                 float *grad, int n_threads)
+    int sf_cat_reinforce_d(sf_index S, sf_index B, sf_index K, const double *logits,
+                           const double *norm, const int64_t *value,
+                           const double *rewards, int kind, double c, double eps,
+                           double ddof, double scale, double *grad, int n_threads)
+    int sf_cat_reinforce_f(sf_index S, sf_index B, sf_index K, const float *logits,
+                           const double *norm, const int64_t *value,
+                           const float *rewards, int kind, double c, double eps,
+                           double ddof, double scale, float *grad, int n_threads)
     int sf_cat_sample_d(sf_index S, sf_index B, sf_index K, const double *logits,
                         const double *norm, const double *uniform, int64_t *value,
                         double *log_prob, int n_threads)
@@ -89,6 +109,14 @@ cdef extern from "bernoulli.h" nogil:
     int sf_bern_weighted_score_f(sf_index S, sf_index M, sf_index D,
                                  const float *logits, const float *value,
                                  const float *weights, float *grad, int n_threads)
+    int sf_bern_reinforce_d(sf_index S, sf_index M, sf_index D, const double *logits,
+                            const double *value, const double *rewards, int kind,
+                            double c, double eps, double ddof, double scale,
+                            double *grad, int n_threads)
+    int sf_bern_reinforce_f(sf_index S, sf_index M, sf_index D, const float *logits,
+                            const float *value, const float *rewards, int kind,
+                            double c, double eps, double ddof, double scale,
+                            float *grad, int n_threads)
     int sf_bern_sample_d(sf_index S, sf_index N, const double *logits,
                          const double *uniform, uint64_t key, double *value,
                          double *log_prob, int n_threads)
@@ -133,6 +161,16 @@ cdef extern from "gaussian.h" nogil:
                                   const float *loc, const float *scale, const float *x,
                                   const float *weights, float *g_loc, float *g_log_scale,
                                   int n_threads)
+    int sf_gauss_reinforce_d(sf_index S, sf_index M, sf_index D, const double *loc,
+                             const double *scale, const double *x, const double *rewards,
+                             int kind, double c, double eps, double ddof,
+                             double factor, double *g_loc, double *g_log_scale,
+                             int n_threads)
+    int sf_gauss_reinforce_f(sf_index S, sf_index M, sf_index D, const float *loc,
+                             const float *scale, const float *x, const float *rewards,
+                             int kind, double c, double eps, double ddof,
+                             double factor, float *g_loc, float *g_log_scale,
+                             int n_threads)
     int sf_gauss_pathwise_d(sf_index S, sf_index M, sf_index D, const double *loc,
                             const double *x, const double *grad_f, double *g_loc,
                             double *g_log_scale, int n_threads)

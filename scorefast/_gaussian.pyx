@@ -129,29 +129,31 @@ def score(const real[:, ::1] loc, const real[:, ::1] scale, const real[:, :, ::1
                              &out_loc[0, 0, 0], &out_log_scale[0, 0, 0], n_threads)
 
 
-def weighted_score(const real[:, ::1] loc, const real[:, ::1] scale,
-                   const real[:, :, ::1] x, const real[:, ::1] weights,
-                   real[:, ::1] out_loc, real[:, ::1] out_log_scale, int n_threads):
-    """out_loc += sum_s w z / scale; out_log_scale += sum_s w (z^2 - 1)."""
+def reinforce(const real[:, ::1] loc, const real[:, ::1] scale,
+              const real[:, :, ::1] x, const real[:, ::1] rewards, int kind, double c,
+              double eps, double ddof, double factor, real[:, ::1] out_loc,
+              real[:, ::1] out_log_scale, int n_threads):
+    """out_loc += sum_s a z / scale; out_log_scale += sum_s a (z^2 - 1), a the
+    advantages of rewards (S, M) under baseline kind times factor."""
     cdef Py_ssize_t M = loc.shape[0], D = loc.shape[1], S = x.shape[0]
     cdef int status = SF_OK
     _check_params(loc, scale)
     _check_values(x, M, D, "value")
-    if weights.shape[0] != S or weights.shape[1] != M:
-        raise ValueError("weights: shape does not match value")
+    if rewards.shape[0] != S or rewards.shape[1] != M:
+        raise ValueError("rewards: shape does not match value")
     _check_params(loc, out_loc)
     _check_params(loc, out_log_scale)
     if S * M * D == 0:
         return
     with nogil:
         if real is double:
-            status = sf_gauss_weighted_score_d(S, M, D, &loc[0, 0], &scale[0, 0], &x[0, 0, 0],
-                                               &weights[0, 0], &out_loc[0, 0],
-                                               &out_log_scale[0, 0], n_threads)
+            status = sf_gauss_reinforce_d(S, M, D, &loc[0, 0], &scale[0, 0], &x[0, 0, 0],
+                                          &rewards[0, 0], kind, c, eps, ddof, factor,
+                                          &out_loc[0, 0], &out_log_scale[0, 0], n_threads)
         else:
-            status = sf_gauss_weighted_score_f(S, M, D, &loc[0, 0], &scale[0, 0], &x[0, 0, 0],
-                                               &weights[0, 0], &out_loc[0, 0],
-                                               &out_log_scale[0, 0], n_threads)
+            status = sf_gauss_reinforce_f(S, M, D, &loc[0, 0], &scale[0, 0], &x[0, 0, 0],
+                                          &rewards[0, 0], kind, c, eps, ddof, factor,
+                                          &out_loc[0, 0], &out_log_scale[0, 0], n_threads)
     check_status(status, "value")
 
 

@@ -14,6 +14,9 @@ from scorefast._validation import as_generator, as_params, as_sample_shape, as_v
 
 __all__ = ["Distribution", "Categorical", "Bernoulli"]
 
+#: the baseline arguments of the kernels for plain weights: no baseline, scale 1
+NO_BASELINE = (_categorical.BASELINE_KINDS["none"], 0.0, 0.0, 0.0, 1.0)
+
 
 class Distribution:
     """Shape bookkeeping shared by every family.
@@ -41,7 +44,10 @@ class Distribution:
                 f"{name} must have shape sample_shape + {tail}, got {tuple(shape)}")
         return tuple(shape[:n])
 
-    def _weights_block(self, weights, sample_shape, rows=True):
+    #: whether rewards may be shared along the last batch axis (see _weights_block)
+    _row_weights = True
+
+    def _weights_block(self, weights, sample_shape, rows=True, name="weights"):
         """weights as an (S, M) block: one weight per sample and parameter row.
 
         weights broadcast against ``sample_shape + batch_shape``. When they are
@@ -55,10 +61,11 @@ class Distribution:
             if np.broadcast_shapes(weights.shape, target) != target:
                 raise ValueError
         except ValueError:
-            raise ValueError(f"weights of shape {weights.shape} do not broadcast to "
+            raise ValueError(f"{name} of shape {weights.shape} do not broadcast to "
                              f"sample_shape + batch_shape = {target}") from None
         batch = tuple(self.batch_shape)
         S = math.prod(sample_shape)
+        rows = rows and self._row_weights
         if rows and batch and batch[-1] > 1 and weights.shape[-1] == 1:
             shape = target[:-1] + (1,)
             M = math.prod(batch[:-1])
@@ -289,14 +296,21 @@ class Categorical(Distribution):
         value = as_value(value)
         sample_shape = self._sample_dims(value.shape)
         weights = as_weights(weights, "weights", self.dtype, self.validate)
-        w = self._weights_block(weights, sample_shape, rows=False)
-        B = self._rows.shape[0]
-        block = np.ascontiguousarray(value).reshape(w.shape[0], B)
+        w = self._weights_block(weights, sample_shape)
         out = self._grad_out(out, "out", (weights,))
-        _categorical.weighted_score(self._rows, self._norm, block, w,
-                                    out.reshape(B, self.num_classes), get_num_threads())
-        return out
+        return self._accumulate(value, w, NO_BASELINE, out)
 
+    _row_weights = False
+    _value = staticmethod(as_value)
+
+    def _accumulate(self, value, block, baseline, out):
+        """out += sum_s a[s] * score(value[s]), a the advantages of the (S, B)
+        block under ``baseline`` = (kind, c, eps, ddof, scale)."""
+        B, K = self._rows.shape
+        v = np.ascontiguousarray(value).reshape(block.shape[0], B)
+        _categorical.reinforce(self._rows, self._norm, v, block, *baseline,
+                               out.reshape(B, K), get_num_threads())
+        return out
 
 def _as_binary(value, dtype):
     """Bernoulli values as an array of the distribution's dtype."""
@@ -440,10 +454,17 @@ class Bernoulli(Distribution):
         sample_shape = self._sample_dims(value.shape)
         weights = as_weights(weights, "weights", self.dtype, self.validate)
         w = self._weights_block(weights, sample_shape)
-        block = np.ascontiguousarray(value).reshape(w.shape[0], -1) if value.size else \
-            value.reshape(w.shape[0], self._flat.shape[0])
-        accumulate = out is not None
         out = self._grad_out(out, "out", (weights,))
-        _bernoulli.weighted_score(self._flat, block, w, out.reshape(-1), accumulate,
-                                  get_num_threads())
+        return self._accumulate(value, w, NO_BASELINE, out)
+
+    def _value(self, value):
+        return _as_binary(value, self.dtype)
+
+    def _accumulate(self, value, block, baseline, out):
+        """out += sum_s a[s] * score(value[s]), a the advantages of the (S, M)
+        block under ``baseline`` = (kind, c, eps, ddof, scale)."""
+        N = self._flat.shape[0]
+        v = np.ascontiguousarray(value).reshape(block.shape[0], N)
+        _bernoulli.reinforce(self._flat, v, block, *baseline, out.reshape(-1),
+                             get_num_threads())
         return out

@@ -41,6 +41,7 @@ import numbers
 
 import numpy as np
 
+from scorefast._categorical import BASELINE_KINDS as _KERNEL_BASELINES
 from scorefast._validation import as_weights
 
 __all__ = ["advantages", "EMABaseline", "reinforce_grad", "BASELINES"]
@@ -256,6 +257,36 @@ def _rewards_block(r, sample_shape, batch_shape):
     return r.reshape((math.prod(sample_shape),) + r.shape[ns:])
 
 
+def _kernel_baseline(baseline):
+    """The kernels' code for a baseline they compute themselves, else None."""
+    if isinstance(baseline, str):
+        return _KERNEL_BASELINES.get(baseline)
+    if isinstance(baseline, numbers.Real) and not isinstance(baseline, bool):
+        return _KERNEL_BASELINES["constant"]
+    return None
+
+
+def _fused_grad(dist, value, rewards, kind, baseline, reduction, eps, ddof, out):
+    """reinforce_grad in one kernel call: baseline, advantages and the
+    weighted score per row, without an advantages array; for a centred
+    baseline (mean, loo, group) the advantages sum to zero, so the kernels
+    skip the term that sum multiplies (for a categorical, every exp)."""
+    value = dist._value(value)
+    sample_shape = dist._sample_dims(value.shape)
+    S = math.prod(sample_shape)
+    if S == 0:
+        raise ValueError("value holds no samples (its sample dimensions are empty)")
+    if baseline == "loo" and S < 2:
+        raise ValueError("baseline='loo' needs at least 2 samples along the sample axis")
+    r = as_weights(rewards, "rewards", dist.dtype, True)
+    block = dist._weights_block(r, sample_shape, name="rewards")
+    c = float(baseline) if kind == _KERNEL_BASELINES["constant"] else 0.0
+    batch_size = math.prod(dist.batch_shape)
+    scale = 1.0 / (S * batch_size) if reduction == "mean" and batch_size else 1.0
+    out = dist._grad_out(out, "out", (r,))
+    return dist._accumulate(value, block, (kind, c, float(eps), float(ddof), scale), out)
+
+
 def reinforce_grad(dist, value, rewards, baseline="loo", reduction="mean", *,
                    groups=None, eps=1e-8, ddof=0, out=None):
     r"""Score-function estimate of the gradient of :math:`\mathbb{E}[f]`.
@@ -295,6 +326,9 @@ def reinforce_grad(dist, value, rewards, baseline="loo", reduction="mean", *,
     """
     if reduction not in ("mean", "sum"):
         raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    kind = _kernel_baseline(baseline)
+    if kind is not None and groups is None and hasattr(dist, "_accumulate"):
+        return _fused_grad(dist, value, rewards, kind, baseline, reduction, eps, ddof, out)
     value = np.asarray(value)
     sample_shape = dist._sample_dims(value.shape)
     S = math.prod(sample_shape)

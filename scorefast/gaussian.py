@@ -14,7 +14,7 @@ import numpy as np
 from scorefast import _gaussian
 from scorefast._config import get_num_threads
 from scorefast._validation import as_generator, as_params, as_sample_shape, as_weights
-from scorefast.distributions import Distribution
+from scorefast.distributions import NO_BASELINE, Distribution
 
 __all__ = ["Normal", "DiagNormal", "pathwise_grad"]
 
@@ -218,14 +218,23 @@ class _Gaussian(Distribution):
         sample_shape = self._sample_dims(value.shape)
         weights = as_weights(weights, "weights", self.dtype, self.validate)
         w = self._weights_block(weights, sample_shape)
-        M = w.shape[1]
+        out = self._grad_out(out, "out", (weights, value))
+        return self._accumulate(value, w, NO_BASELINE, out)
+
+    def _value(self, value):
+        return self._as_value(value)
+
+    def _accumulate(self, value, block, baseline, out):
+        """out += sum_s a[s] * score(value[s]) (the pair), a the advantages of
+        the (S, M) block under ``baseline`` = (kind, c, eps, ddof, scale)."""
+        M = block.shape[1]
         N = self._loc.size
         D = N // M if M else 0
-        out = self._grad_out(out, "out", (weights, value))
         g_loc, g_ls = out
-        _gaussian.weighted_score(self._loc2.reshape(M, D), self._scale2.reshape(M, D),
-                                 np.ascontiguousarray(value).reshape(w.shape[0], M, D), w,
-                                 g_loc.reshape(M, D), g_ls.reshape(M, D), get_num_threads())
+        _gaussian.reinforce(self._loc2.reshape(M, D), self._scale2.reshape(M, D),
+                            np.ascontiguousarray(value).reshape(block.shape[0], M, D), block,
+                            *baseline, g_loc.reshape(M, D), g_ls.reshape(M, D),
+                            get_num_threads())
         return out
 
 

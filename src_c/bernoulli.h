@@ -27,6 +27,13 @@ int sf_bern_score_##SUF(sf_index S, sf_index N, const T *logits,                
 int sf_bern_weighted_score_##SUF(sf_index S, sf_index M, sf_index D,            \
                                  const T *logits, const T *value,               \
                                  const T *weights, T *grad, int n_threads);     \
+/* grad[m, d] += sum_s a[s, m] (value[s, m, d] - sigmoid(logits[m, d])), a  */ \
+/* the advantages of rewards (S, M) under the baseline kind (advantages.h),   */ \
+/* times scale.  Values are checked before grad is touched.                   */ \
+int sf_bern_reinforce_##SUF(sf_index S, sf_index M, sf_index D, const T *logits, \
+                            const T *value, const T *rewards, int kind,         \
+                            double c, double eps, double ddof, double scale,    \
+                            T *grad, int n_threads);                            \
 /* value[s, j] = 1 if u[s, j] < sigmoid(logits[j]) else 0, with u the given  */ \
 /* uniforms, or with uniform NULL draw s * N + j of the counter stream keyed  */ \
 /* by key (sf_random.h); with log_prob not NULL, also their log-probs.        */ \

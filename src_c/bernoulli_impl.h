@@ -81,22 +81,22 @@ static int SF_FN(row_score)(sf_index n, const SF_T *l, const SF_T *x, SF_T *out)
 
 /* acc[d] += w * x[d] over one sample of a row. */
 SF_CLONES
-static int SF_FN(row_axpy_value)(sf_index n, double w, const SF_T *x, double *acc)
+static void SF_FN(row_axpy_value)(sf_index n, double w, const SF_T *x, double *acc)
 {
-    int bad = 0;
-    SF_SIMD_REDUCE(|, bad)
-    for (sf_index j = 0; j < n; j++) {
-        bad |= (x[j] != 0) & (x[j] != 1);
-        acc[j] += w * (double)x[j];
-    }
-    return bad;
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) acc[j] += w * (double)x[j];
 }
 
-/* g[d] += acc[d] - W sigmoid(l[d]). */
+/* g[d] += acc[d] - W sigmoid(l[d]) (no sigmoid at all when W = 0). */
 SF_CLONES
 static void SF_FN(row_finish_grad)(sf_index n, const SF_T *l, double w_total,
                                    const double *acc, SF_T *g)
 {
+    if (w_total == 0.0) {
+        SF_SIMD
+        for (sf_index j = 0; j < n; j++) g[j] = (SF_T)((double)g[j] + acc[j]);
+        return;
+    }
     SF_SIMD
     for (sf_index j = 0; j < n; j++)
         g[j] = (SF_T)((double)g[j] + acc[j] - w_total * sf_sigmoid((double)l[j]));
@@ -160,35 +160,44 @@ int SF_FN(sf_bern_score)(sf_index S, sf_index N, const SF_T *logits,
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
-int SF_FN(sf_bern_weighted_score)(sf_index S, sf_index M, sf_index D,
-                                  const SF_T *logits, const SF_T *value,
-                                  const SF_T *weights, SF_T *grad, int n_threads)
+int SF_FN(sf_bern_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *logits,
+                             const SF_T *value, const SF_T *rewards, int kind, double c,
+                             double eps, double ddof, double scale, SF_T *grad,
+                             int n_threads)
 {
-    int bad = 0, nomem = 0;
+    int nomem = 0;
     (void)n_threads;
-    /* grad[m, d] += sum_s w[s, m] (x[s, m, d] - p[m, d])
-     *            = sum_s w[s, m] x[s, m, d] - W[m] p[m, d]           */
-#pragma omp parallel num_threads(n_threads) reduction(| : bad, nomem) \
+    /* every value checked first: a failed call leaves grad untouched */
+    if (SF_FN(row_check_value)(S * M * D, value)) return SF_ERR_VALUE;
+    /* grad[m, d] += sum_s a[s, m] (x[s, m, d] - p[m, d])
+     *            = sum_s a[s, m] x[s, m, d] - W[m] p[m, d], W = 0 when centred */
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
     {
-        double *acc = (double *)malloc((size_t)(D > 0 ? D : 1) * sizeof(double));
+        double *acc = (double *)malloc((size_t)(D + S + 1) * sizeof(double));
         if (!acc) nomem = 1;
 #pragma omp for schedule(static)
         for (sf_index m = 0; m < M; m++) {
             if (!acc) continue;
-            double w_total = 0.0;
+            double *adv = acc + D;
+            double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps,
+                                                      ddof, scale, adv);
             for (sf_index d = 0; d < D; d++) acc[d] = 0.0;
-            for (sf_index s = 0; s < S; s++) {
-                double w = (double)weights[s * M + m];
-                w_total += w;
-                bad |= SF_FN(row_axpy_value)(D, w, value + (s * M + m) * D, acc);
-            }
+            for (sf_index s = 0; s < S; s++)
+                SF_FN(row_axpy_value)(D, adv[s], value + (s * M + m) * D, acc);
             SF_FN(row_finish_grad)(D, logits + m * D, w_total, acc, grad + m * D);
         }
         free(acc);
     }
-    if (nomem) return SF_ERR_NOMEM;
-    return bad ? SF_ERR_VALUE : SF_OK;
+    return nomem ? SF_ERR_NOMEM : SF_OK;
+}
+
+int SF_FN(sf_bern_weighted_score)(sf_index S, sf_index M, sf_index D,
+                                  const SF_T *logits, const SF_T *value,
+                                  const SF_T *weights, SF_T *grad, int n_threads)
+{
+    return SF_FN(sf_bern_reinforce)(S, M, D, logits, value, weights, SF_BASE_NONE,
+                                    0.0, 0.0, 0.0, 1.0, grad, n_threads);
 }
 
 int SF_FN(sf_bern_sample)(sf_index S, sf_index N, const SF_T *logits,

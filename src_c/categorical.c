@@ -2,17 +2,20 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "advantages.h"
 #include "categorical.h"
 #include "sf_math.h"
 
 #define SF_T double
 #define SF_SUF d
+#include "advantages_column.h"
 #include "categorical_impl.h"
 #undef SF_T
 #undef SF_SUF
 
 #define SF_T float
 #define SF_SUF f
+#include "advantages_column.h"
 #include "categorical_impl.h"
 #undef SF_T
 #undef SF_SUF

@@ -45,6 +45,13 @@ int sf_cat_weighted_score_##SUF(sf_index S, sf_index B, sf_index K,             
                                 const T *logits, const double *norm,             \
                                 const int64_t *value, const T *weights,         \
                                 T *grad, int n_threads);                        \
+/* grad[i, k] += sum_s a[s, i] * ([value[s, i] == k] - p_ik), with a the    */ \
+/* advantages of rewards (S, B) under the baseline kind (advantages.h),       */ \
+/* times scale.  Values are checked before grad is touched.                   */ \
+int sf_cat_reinforce_##SUF(sf_index S, sf_index B, sf_index K, const T *logits, \
+                           const double *norm, const int64_t *value,            \
+                           const T *rewards, int kind, double c, double eps,    \
+                           double ddof, double scale, T *grad, int n_threads);  \
 /* value[s, i] = the class k whose interval of the cumulative distribution   */ \
 /* of row i holds uniform[s, i] in [0, 1) (inverse-CDF sampling); with       */ \
 /* log_prob not NULL, also log_prob[s, i] = log p_{i, value[s, i]}.           */ \

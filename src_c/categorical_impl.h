@@ -205,28 +205,47 @@ int SF_FN(sf_cat_score)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
+int SF_FN(sf_cat_reinforce)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
+                            const double *norm, const int64_t *value,
+                            const SF_T *rewards, int kind, double c, double eps,
+                            double ddof, double scale, SF_T *grad, int n_threads)
+{
+    int nomem = 0;
+    (void)n_threads;
+    /* every value checked first: a failed call leaves grad untouched */
+    if (sf_cat_check_value(S * B, K, value) != SF_OK) return SF_ERR_VALUE;
+    /* sum_s a_s (onehot(v_s) - p) = -W p + sum_s a_s onehot(v_s), W = sum_s a_s;
+     * a centred baseline has W = 0 and needs no pass over the probabilities */
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
+    if (n_threads > 1 && S * B * K >= SF_PARALLEL_MIN_WORK)
+    {
+        double *adv = (double *)malloc((size_t)(S > 0 ? S : 1) * sizeof(double));
+        if (!adv) nomem = 1;
+#pragma omp for schedule(static)
+        for (sf_index i = 0; i < B; i++) {
+            if (!adv) continue;
+            SF_T *g = grad + i * K;
+            double w_total = SF_FN(column_advantages)(S, B, i, rewards, kind, c, eps,
+                                                      ddof, scale, adv);
+            if (w_total != 0.0)
+                SF_FN(row_axpy_probs)(K, logits + i * K, norm + 2 * i, w_total, g);
+            for (sf_index s = 0; s < S; s++) {
+                int64_t v = value[s * B + i];
+                g[v] = (SF_T)((double)g[v] + adv[s]);
+            }
+        }
+        free(adv);
+    }
+    return nomem ? SF_ERR_NOMEM : SF_OK;
+}
+
 int SF_FN(sf_cat_weighted_score)(sf_index S, sf_index B, sf_index K,
                                  const SF_T *logits, const double *norm,
                                  const int64_t *value, const SF_T *weights,
                                  SF_T *grad, int n_threads)
 {
-    int bad = 0;
-    (void)n_threads;
-    /* sum_s w_s (onehot(v_s) - p) = -W p + sum_s w_s onehot(v_s) */
-#pragma omp parallel for schedule(static) num_threads(n_threads) \
-    reduction(| : bad) if (n_threads > 1 && S * B * K >= SF_PARALLEL_MIN_WORK)
-    for (sf_index i = 0; i < B; i++) {
-        SF_T *g = grad + i * K;
-        double w_total = 0.0;
-        for (sf_index s = 0; s < S; s++) w_total += (double)weights[s * B + i];
-        SF_FN(row_axpy_probs)(K, logits + i * K, norm + 2 * i, w_total, g);
-        for (sf_index s = 0; s < S; s++) {
-            int64_t v = value[s * B + i];
-            if (v < 0 || v >= K) { bad = 1; continue; }
-            g[v] = (SF_T)((double)g[v] + (double)weights[s * B + i]);
-        }
-    }
-    return bad ? SF_ERR_VALUE : SF_OK;
+    return SF_FN(sf_cat_reinforce)(S, B, K, logits, norm, value, weights, SF_BASE_NONE,
+                                   0.0, 0.0, 0.0, 1.0, grad, n_threads);
 }
 
 int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,

@@ -2,18 +2,21 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "advantages.h"
 #include "gaussian.h"
 #include "sf_math.h"
 #include "sf_random.h"
 
 #define SF_T double
 #define SF_SUF d
+#include "advantages_column.h"
 #include "gaussian_impl.h"
 #undef SF_T
 #undef SF_SUF
 
 #define SF_T float
 #define SF_SUF f
+#include "advantages_column.h"
 #include "gaussian_impl.h"
 #undef SF_T
 #undef SF_SUF

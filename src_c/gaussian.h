@@ -47,6 +47,13 @@ int sf_gauss_weighted_score_##SUF(sf_index S, sf_index M, sf_index D,           
                                   const T *loc, const T *scale, const T *x,     \
                                   const T *weights, T *g_loc, T *g_log_scale,   \
                                   int n_threads);                               \
+/* As weighted_score with weights the advantages of rewards (S, M) under the */ \
+/* baseline kind (advantages.h), times factor.                                */ \
+int sf_gauss_reinforce_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,   \
+                             const T *scale, const T *x, const T *rewards,      \
+                             int kind, double c, double eps, double ddof,       \
+                             double factor, T *g_loc, T *g_log_scale,           \
+                             int n_threads);                                    \
 /* g_loc += sum_s grad_f; g_log_scale += sum_s grad_f * (x - loc). */           \
 int sf_gauss_pathwise_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,   \
                             const T *x, const T *grad_f, T *g_loc,              \

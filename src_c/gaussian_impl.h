@@ -69,6 +69,32 @@ static void SF_FN(rows_log_prob_z)(sf_index M, sf_index D, const SF_T *scale,
     }
 }
 
+/* a_loc[d] += w z, a_ls[d] += w z^2 over one sample of a row. */
+SF_CLONES
+static void SF_FN(row_accumulate)(sf_index D, double w, const SF_T *mu, const SF_T *sigma,
+                                  const SF_T *x, double *a_loc, double *a_ls)
+{
+    SF_SIMD
+    for (sf_index d = 0; d < D; d++) {
+        double z = ((double)x[d] - (double)mu[d]) / (double)sigma[d];
+        a_loc[d] += w * z;
+        a_ls[d] += w * z * z;
+    }
+}
+
+/* g_loc += a_loc / sigma; g_log_scale += a_ls - W. */
+SF_CLONES
+static void SF_FN(row_finish)(sf_index D, const SF_T *sigma, double w_total,
+                              const double *a_loc, const double *a_ls, SF_T *g_loc,
+                              SF_T *g_ls)
+{
+    SF_SIMD
+    for (sf_index d = 0; d < D; d++) {
+        g_loc[d] = (SF_T)((double)g_loc[d] + a_loc[d] / (double)sigma[d]);
+        g_ls[d] = (SF_T)((double)g_ls[d] + (a_ls[d] - w_total));
+    }
+}
+
 int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
                            const SF_T *scale, uint64_t key, int antithetic, SF_T *x,
                            SF_T *log_prob, int n_threads)
@@ -144,42 +170,45 @@ int SF_FN(sf_gauss_score)(sf_index S, sf_index N, const SF_T *loc, const SF_T *s
     return SF_OK;
 }
 
-int SF_FN(sf_gauss_weighted_score)(sf_index S, sf_index M, sf_index D,
-                                   const SF_T *loc, const SF_T *scale, const SF_T *x,
-                                   const SF_T *weights, SF_T *g_loc, SF_T *g_log_scale,
-                                   int n_threads)
+int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
+                              const SF_T *scale, const SF_T *x, const SF_T *rewards,
+                              int kind, double c, double eps, double ddof,
+                              double factor, SF_T *g_loc, SF_T *g_log_scale,
+                              int n_threads)
 {
     int nomem = 0;
     (void)n_threads;
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
     {
-        double *acc = (double *)malloc(2 * (size_t)D * sizeof(double));
+        double *acc = (double *)malloc((2 * (size_t)D + (size_t)S + 1) * sizeof(double));
         if (!acc) nomem = 1;
 #pragma omp for schedule(static)
         for (sf_index m = 0; m < M; m++) {
             if (!acc) continue;
             const SF_T *mu = loc + m * D, *sigma = scale + m * D;
-            double *a_loc = acc, *a_ls = acc + D;
+            double *a_loc = acc, *a_ls = acc + D, *adv = acc + 2 * D;
+            double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps,
+                                                      ddof, factor, adv);
             for (sf_index d = 0; d < D; d++) a_loc[d] = a_ls[d] = 0.0;
             /* samples outer, coordinates inner: x is read in memory order */
-            for (sf_index s = 0; s < S; s++) {
-                double w = (double)weights[s * M + m];
-                const SF_T *xr = x + (s * M + m) * D;
-                for (sf_index d = 0; d < D; d++) {
-                    double z = ((double)xr[d] - (double)mu[d]) / (double)sigma[d];
-                    a_loc[d] += w * z;
-                    a_ls[d] += w * (z * z - 1.0);
-                }
-            }
-            for (sf_index d = 0; d < D; d++) {
-                g_loc[m * D + d] = (SF_T)((double)g_loc[m * D + d] + a_loc[d] / (double)sigma[d]);
-                g_log_scale[m * D + d] = (SF_T)((double)g_log_scale[m * D + d] + a_ls[d]);
-            }
+            for (sf_index s = 0; s < S; s++)
+                SF_FN(row_accumulate)(D, adv[s], mu, sigma, x + (s * M + m) * D, a_loc, a_ls);
+            /* sum_s w (z^2 - 1) = sum_s w z^2 - W */
+            SF_FN(row_finish)(D, sigma, w_total, a_loc, a_ls, g_loc + m * D, g_log_scale + m * D);
         }
         free(acc);
     }
     return nomem ? SF_ERR_NOMEM : SF_OK;
+}
+
+int SF_FN(sf_gauss_weighted_score)(sf_index S, sf_index M, sf_index D,
+                                   const SF_T *loc, const SF_T *scale, const SF_T *x,
+                                   const SF_T *weights, SF_T *g_loc, SF_T *g_log_scale,
+                                   int n_threads)
+{
+    return SF_FN(sf_gauss_reinforce)(S, M, D, loc, scale, x, weights, SF_BASE_NONE, 0.0,
+                                     0.0, 0.0, 1.0, g_loc, g_log_scale, n_threads);
 }
 
 int SF_FN(sf_gauss_pathwise)(sf_index S, sf_index M, sf_index D, const SF_T *loc,

@@ -1,0 +1,51 @@
+/*
+ * One column of advantages (see advantages.h), written once over the element
+ * type: included with SF_T and SF_SUF defined by every file that needs it,
+ * defining a static function per type.
+ */
+#define SF_CAT2(name, suf) name##_##suf
+#define SF_CAT1(name, suf) SF_CAT2(name, suf)
+#define SF_FN(name) SF_CAT1(name, SF_SUF)
+
+/* adv[s] = scale * (rewards[s * M + m] - baseline), s < S.  Returns the sum
+ * of the advantages as the estimator uses it: 0 for the centred kinds,
+ * whose advantages sum to zero in exact arithmetic. */
+static double SF_FN(column_advantages)(sf_index S, sf_index M, sf_index m,
+                                       const SF_T *rewards, int kind, double c,
+                                       double eps, double ddof, double scale,
+                                       double *adv)
+{
+    if (kind == SF_BASE_NONE || kind == SF_BASE_CONST) {
+        double shift = kind == SF_BASE_CONST ? c : 0.0, total = 0.0;
+        for (sf_index s = 0; s < S; s++) {
+            adv[s] = ((double)rewards[s * M + m] - shift) * scale;
+            total += adv[s];
+        }
+        return total;
+    }
+    double first = (double)rewards[m];
+    double dev_sum = 0.0;
+    for (sf_index s = 0; s < S; s++) {
+        adv[s] = (double)rewards[s * M + m] - first;
+        dev_sum += adv[s];
+    }
+    double mean_dev = dev_sum / (double)S;
+    double factor = scale;
+    if (kind == SF_BASE_LOO) {
+        factor *= (double)S / (double)(S - 1);
+    } else if (kind == SF_BASE_GROUP) {
+        double ss = 0.0;
+        for (sf_index s = 0; s < S; s++) {
+            double d = adv[s] - mean_dev;
+            ss += d * d;
+        }
+        double dof = (double)S - ddof;
+        factor /= (dof > 0.0 ? sqrt(ss / dof) : INFINITY) + eps;
+    }
+    for (sf_index s = 0; s < S; s++) adv[s] = (adv[s] - mean_dev) * factor;
+    return 0.0;
+}
+
+#undef SF_FN
+#undef SF_CAT1
+#undef SF_CAT2

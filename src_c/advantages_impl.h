@@ -1,0 +1,22 @@
+/* Baselines over columns, written once over the element type; see advantages.h. */
+#define SF_CAT2(name, suf) name##_##suf
+#define SF_CAT1(name, suf) SF_CAT2(name, suf)
+#define SF_FN(name) SF_CAT1(name, SF_SUF)
+
+int SF_FN(sf_advantages)(sf_index S, sf_index M, const SF_T *rewards, int kind,
+                         double c, double eps, double ddof, double scale, SF_T *adv)
+{
+    if (S == 0 || M == 0) return SF_OK;
+    double *col = (double *)malloc((size_t)S * sizeof(double));
+    if (!col) return SF_ERR_NOMEM;
+    for (sf_index m = 0; m < M; m++) {
+        SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps, ddof, scale, col);
+        for (sf_index s = 0; s < S; s++) adv[s * M + m] = (SF_T)col[s];
+    }
+    free(col);
+    return SF_OK;
+}
+
+#undef SF_FN
+#undef SF_CAT1
+#undef SF_CAT2
