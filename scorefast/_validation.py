@@ -60,6 +60,10 @@ def as_generator(rng):
 
 def as_sample_shape(sample_shape):
     """sample_shape as a tuple of non-negative ints."""
+    if type(sample_shape) is int and sample_shape >= 0:       # the common case, fast
+        return (sample_shape,)
+    if type(sample_shape) is tuple and all(type(s) is int and s >= 0 for s in sample_shape):
+        return sample_shape
     if isinstance(sample_shape, (numbers.Integral, np.integer)):
         sample_shape = (sample_shape,)
     try:

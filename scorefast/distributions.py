@@ -55,6 +55,10 @@ class Distribution:
         allowed, that axis joins the row (M = prod(batch_shape[:-1])) instead
         of being materialised; otherwise M = prod(batch_shape)."""
         target = tuple(sample_shape) + tuple(self.batch_shape)
+        if weights.shape == target:
+            # one weight per sample and batch element, as given: no broadcasting
+            return np.ascontiguousarray(weights).reshape(
+                math.prod(sample_shape), math.prod(self.batch_shape))
         weights = weights.reshape((1,) * (len(target) - weights.ndim) + weights.shape) \
             if weights.ndim <= len(target) else weights
         try:
