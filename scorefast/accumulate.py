@@ -464,8 +464,7 @@ class GradientAccumulator:
         for i in range(self._nparts):
             part = {"g1": g1[i], "g0": g0[i]}
             if self.second_moments:
-                s = np.array(scores[i], dtype=np.float64).reshape((S,) + self._param_shape)
-                s *= s
+                s = np.square(scores[i], dtype=np.float64).reshape((S,) + self._param_shape)
                 part["q0"] = s.sum(axis=0)
                 s *= fS
                 part["q1"] = s.sum(axis=0)
