@@ -25,13 +25,12 @@ cdef inline int _check_norm(object norm, Py_ssize_t B) except -1:
     return 0
 
 
-def log_normalizer(const real[:, ::1] logits, real[:, ::1] copy, double[:, ::1] norm,
-                   bint check, int n_threads):
-    """norm[i] = (max, log sum exp(logits[i] - max)): logsumexp(logits[i]) in two parts.
-
-    With copy not None, logits are copied into it in the same pass.  With
-    check, raises ValueError on NaN, +inf or a row with every entry -inf;
-    without, such rows get NaN."""
+def prepare(const real[:, ::1] logits, real[:, ::1] copy, double[:, ::1] norm,
+            bint check, int n_threads):
+    """norm[i] = (max of logits[i], NaN): the validating pass of a new
+    distribution, without exp.  With copy not None, logits are copied into it
+    in the same pass.  With check, raises ValueError on NaN, +inf or a row
+    with every entry -inf; without, such rows get NaN."""
     cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1]
     cdef sf_index bad_row = -1
     cdef int status = SF_OK
@@ -46,13 +45,26 @@ def log_normalizer(const real[:, ::1] logits, real[:, ::1] copy, double[:, ::1] 
         return
     with nogil:
         if real is double:
-            status = sf_cat_log_normalizer_d(B, K, &logits[0, 0], dst, &norm[0, 0],
-                                             &bad_row, n_threads)
+            status = sf_cat_prepare_d(B, K, &logits[0, 0], dst, &norm[0, 0], &bad_row, n_threads)
         else:
-            status = sf_cat_log_normalizer_f(B, K, &logits[0, 0], dst, &norm[0, 0],
-                                             &bad_row, n_threads)
+            status = sf_cat_prepare_f(B, K, &logits[0, 0], dst, &norm[0, 0], &bad_row, n_threads)
     if check and status != SF_OK:
         check_status(status, f"logits (batch row {bad_row})")
+
+
+def log_normalizer(const real[:, ::1] logits, double[:, ::1] norm, int n_threads):
+    """norm[i, 1] = log sum exp(logits[i] - norm[i, 0]) for the valid rows."""
+    cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1]
+    cdef int status = SF_OK
+    _check_norm(norm, B)
+    if B == 0:
+        return
+    with nogil:
+        if real is double:
+            status = sf_cat_log_normalizer_d(B, K, &logits[0, 0], &norm[0, 0], n_threads)
+        else:
+            status = sf_cat_log_normalizer_f(B, K, &logits[0, 0], &norm[0, 0], n_threads)
+    check_status(status, "logits")
 
 
 def entropy(const real[:, ::1] logits, const double[:, ::1] norm, real[::1] out, int n_threads):
@@ -174,10 +186,12 @@ BASELINE_KINDS = {"none": SF_BASE_NONE, "constant": SF_BASE_CONST, "mean": SF_BA
                   "loo": SF_BASE_LOO, "group": SF_BASE_GROUP}
 
 
-def sample(const real[:, ::1] logits, const double[:, ::1] norm, int64_t[:, ::1] out,
-           real[:, ::1] log_prob, object bit_generator, int n_threads):
+def sample(const real[:, ::1] logits, double[:, ::1] norm, bint fill_norm,
+           int64_t[:, ::1] out, real[:, ::1] log_prob, object bit_generator,
+           int n_threads):
     """out[s, i] ~ Categorical(softmax(logits[i])), by inverse CDF from the
-    uniforms bit_generator.random((S, B)) would return; with log_prob not
+    uniforms bit_generator.random((S, B)) would return; with fill_norm, the
+    log-sums norm[:, 1] are computed in the same pass; with log_prob not
     None, also the log-probabilities of the draws."""
     cdef Py_ssize_t B = logits.shape[0], K = logits.shape[1], S = out.shape[0]
     cdef Py_ssize_t n = S * B
@@ -192,6 +206,8 @@ def sample(const real[:, ::1] logits, const double[:, ::1] norm, int64_t[:, ::1]
         if n:
             lp = &log_prob[0, 0]
     if n == 0:
+        if fill_norm:
+            log_normalizer(logits, norm, n_threads)
         return
     uniform = <double *> malloc(<size_t> n * sizeof(double))
     if uniform == NULL:
@@ -200,11 +216,11 @@ def sample(const real[:, ::1] logits, const double[:, ::1] norm, int64_t[:, ::1]
         fill_uniform(bit_generator, uniform, n)
         with nogil:
             if real is double:
-                status = sf_cat_sample_d(S, B, K, &logits[0, 0], &norm[0, 0], uniform,
-                                         &out[0, 0], lp, n_threads)
+                status = sf_cat_sample_d(S, B, K, &logits[0, 0], &norm[0, 0], fill_norm,
+                                         uniform, &out[0, 0], lp, n_threads)
             else:
-                status = sf_cat_sample_f(S, B, K, &logits[0, 0], &norm[0, 0], uniform,
-                                         &out[0, 0], lp, n_threads)
+                status = sf_cat_sample_f(S, B, K, &logits[0, 0], &norm[0, 0], fill_norm,
+                                         uniform, &out[0, 0], lp, n_threads)
     finally:
         free(uniform)
     check_status(status, "logits")

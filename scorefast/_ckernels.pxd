@@ -36,12 +36,14 @@ cdef extern from "advantages.h" nogil:
 
 cdef extern from "categorical.h" nogil:
     int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value)
+    int sf_cat_prepare_d(sf_index B, sf_index K, const double *logits, double *copy,
+                         double *norm, sf_index *bad_row, int n_threads)
     int sf_cat_log_normalizer_d(sf_index B, sf_index K, const double *logits,
-                                double *copy, double *norm, sf_index *bad_row,
-                                int n_threads)
+                                double *norm, int n_threads)
+    int sf_cat_prepare_f(sf_index B, sf_index K, const float *logits, float *copy,
+                         double *norm, sf_index *bad_row, int n_threads)
     int sf_cat_log_normalizer_f(sf_index B, sf_index K, const float *logits,
-                                float *copy, double *norm, sf_index *bad_row,
-                                int n_threads)
+                                double *norm, int n_threads)
     int sf_cat_entropy_d(sf_index B, sf_index K, const double *logits,
                          const double *norm, double *entropy, int n_threads)
     int sf_cat_entropy_f(sf_index B, sf_index K, const float *logits,
@@ -79,11 +81,11 @@ cdef extern from "categorical.h" nogil:
                            const float *rewards, int kind, double c, double eps,
                            double ddof, double scale, float *grad, int n_threads)
     int sf_cat_sample_d(sf_index S, sf_index B, sf_index K, const double *logits,
-                        const double *norm, const double *uniform, int64_t *value,
-                        double *log_prob, int n_threads)
+                        double *norm, int fill_norm, const double *uniform,
+                        int64_t *value, double *log_prob, int n_threads)
     int sf_cat_sample_f(sf_index S, sf_index B, sf_index K, const float *logits,
-                        const double *norm, const double *uniform, int64_t *value,
-                        float *log_prob, int n_threads)
+                        double *norm, int fill_norm, const double *uniform,
+                        int64_t *value, float *log_prob, int n_threads)
 
 
 cdef extern from "bernoulli.h" nogil:

@@ -16,6 +16,8 @@ __all__ = ["Distribution", "Categorical", "Bernoulli"]
 
 #: the baseline arguments of the kernels for plain weights: no baseline, scale 1
 NO_BASELINE = (_categorical.BASELINE_KINDS["none"], 0.0, 0.0, 0.0, 1.0)
+#: baselines whose advantages sum to zero (src_c/advantages.h)
+_CENTRED = {_categorical.BASELINE_KINDS[k] for k in ("mean", "loo", "group")}
 
 
 class Distribution:
@@ -146,16 +148,27 @@ class Categorical(Distribution):
         # the copy, when asked for, is written by the normaliser's own pass
         logits = np.empty_like(given) if copy else given
         self._rows = logits.reshape(-1, K)
-        # per row (max, log sum exp(logits - max)): see src_c/categorical.h
-        self._norm = np.empty((self._rows.shape[0], 2), dtype=np.float64)
+        # per row (max, log sum exp(logits - max)), see src_c/categorical.h:
+        # the maxima now, in the validating pass; the log-sums when first
+        # needed, by the sampling pass if that comes first (one exp pass saved)
+        self._norm_all = np.empty((self._rows.shape[0], 2), dtype=np.float64)
+        self._norm_ready = False
         self.validate = bool(validate)
-        _categorical.log_normalizer(given.reshape(-1, K), self._rows if copy else None,
-                                    self._norm, self.validate, get_num_threads())
+        _categorical.prepare(given.reshape(-1, K), self._rows if copy else None,
+                             self._norm_all, self.validate, get_num_threads())
         self._logits = logits.view()
         self._logits.flags.writeable = False
         self._param_names = ("logits",)
 
     # -- parameters -----------------------------------------------------
+    @property
+    def _norm(self):
+        """The rows' (max, log-sum) pairs, the log-sums computed on first use."""
+        if not self._norm_ready:
+            _categorical.log_normalizer(self._rows, self._norm_all, get_num_threads())
+            self._norm_ready = True
+        return self._norm_all
+
     @property
     def logits(self):
         """The logits as given (read-only), shape ``batch_shape + (K,)``."""
@@ -247,9 +260,11 @@ class Categorical(Distribution):
         logp = np.empty(shape, dtype=self.dtype) if with_log_prob else None
         B = self._rows.shape[0]
         S = math.prod(sample_shape)
-        _categorical.sample(self._rows, self._norm, out.reshape(S, B),
+        fill = not self._norm_ready
+        _categorical.sample(self._rows, self._norm_all, fill, out.reshape(S, B),
                             logp.reshape(S, B) if with_log_prob else None,
                             gen.bit_generator, get_num_threads())
+        self._norm_ready = True
         return out, logp
 
     def log_prob(self, value):
@@ -312,7 +327,9 @@ class Categorical(Distribution):
         block under ``baseline`` = (kind, c, eps, ddof, scale)."""
         B, K = self._rows.shape
         v = np.ascontiguousarray(value).reshape(block.shape[0], B)
-        _categorical.reinforce(self._rows, self._norm, v, block, *baseline,
+        # a centred baseline never reads the log-sums (no probability term)
+        norm = self._norm_all if baseline[0] in _CENTRED else self._norm
+        _categorical.reinforce(self._rows, norm, v, block, *baseline,
                                out.reshape(B, K), get_num_threads())
         return out
 

@@ -4,10 +4,11 @@
  * and weights are (S, B), C-contiguous, sample s of row i at s*B + i).
  *
  * Every kernel works from the rows' normalisers norm (B, 2): norm[i] =
- * (m_i, c_i) with m_i = max_k logits[i, k] and c_i = log sum_k exp(logits[i, k]
- * - m_i), computed once by sf_cat_log_normalizer, so that log p_ik =
- * (logits[i, k] - m_i) - c_i (exact even where m_i + c_i would round c_i away)
- * and probabilities are never materialised as an array.
+ * (m_i, c_i) with m_i = max_k logits[i, k] (sf_cat_prepare, a validating
+ * pass without exp) and c_i = log sum_k exp(logits[i, k] - m_i) (computed
+ * once, by sf_cat_log_normalizer or inside the sampling pass), so that
+ * log p_ik = (logits[i, k] - m_i) - c_i (exact even where m_i + c_i would
+ * round c_i away) and probabilities are never materialised as an array.
  *
  * Each kernel exists for double (suffix _d) and float (suffix _f) logits;
  * sums are always accumulated in double.  n_threads <= 0 means one thread.
@@ -20,12 +21,15 @@
 #include "sf_common.h"
 
 #define SF_CAT_DECLARE(T, SUF)                                                  \
-/* norm[i] = (max, log sum exp(. - max)) of row i.  Status: SF_ERR_NAN,       */ \
-/* SF_ERR_POSINF or SF_ERR_ALL_MASKED, *bad_row the first offending row.      */ \
-/* With copy not NULL, logits are also copied there (in the same pass).      */ \
+/* norm[i, 0] = max of row i, norm[i, 1] = NaN (not yet computed); with copy */ \
+/* not NULL, logits are also copied there in the same pass.  Status:          */ \
+/* SF_ERR_NAN, SF_ERR_POSINF or SF_ERR_ALL_MASKED, *bad_row the first          */ \
+/* offending row, whose norm[i, 0] is NaN.                                    */ \
+int sf_cat_prepare_##SUF(sf_index B, sf_index K, const T *logits, T *copy,      \
+                         double *norm, sf_index *bad_row, int n_threads);       \
+/* norm[i, 1] = log sum exp(logits[i] - norm[i, 0]) for every valid row.      */ \
 int sf_cat_log_normalizer_##SUF(sf_index B, sf_index K, const T *logits,        \
-                                T *copy, double *norm, sf_index *bad_row,       \
-                                int n_threads);                                 \
+                                double *norm, int n_threads);                   \
 /* entropy[i] = -sum_k p_ik log p_ik (classes with p = 0 contribute 0). */      \
 int sf_cat_entropy_##SUF(sf_index B, sf_index K, const T *logits,               \
                          const double *norm, T *entropy, int n_threads);         \
@@ -55,8 +59,9 @@ int sf_cat_reinforce_##SUF(sf_index S, sf_index B, sf_index K, const T *logits, 
 /* value[s, i] = the class k whose interval of the cumulative distribution   */ \
 /* of row i holds uniform[s, i] in [0, 1) (inverse-CDF sampling); with       */ \
 /* log_prob not NULL, also log_prob[s, i] = log p_{i, value[s, i]}.           */ \
+/* with fill_norm, norm[i, 1] is computed here (in the sampling pass).       */ \
 int sf_cat_sample_##SUF(sf_index S, sf_index B, sf_index K, const T *logits,    \
-                        const double *norm, const double *uniform,              \
+                        double *norm, int fill_norm, const double *uniform,     \
                         int64_t *value, T *log_prob, int n_threads);
 
 /* SF_ERR_VALUE if some value[j], j < n, is outside [0, K). */

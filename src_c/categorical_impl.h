@@ -21,11 +21,11 @@ static inline double SF_FN(row_logp)(const SF_T *l, sf_index k, const double *nm
     return ((double)l[k] - nm[0]) - nm[1];
 }
 
-/* nm = (max, log sum exp(l - max)) of one row, copying it to dst if dst is
- * not NULL.  NaN, +inf and a row of -inf only are errors; -inf entries
- * (masked classes) are allowed. */
+/* The row's maximum into nm[0] (nm[1], the log-sum, is left for later),
+ * copying the row to dst if dst is not NULL.  NaN, +inf and a row of -inf
+ * only are errors (nm[0] = NaN); -inf entries (masked classes) are allowed. */
 SF_CLONES
-static int SF_FN(row_norm)(sf_index K, const SF_T *l, SF_T *dst, double *nm)
+static int SF_FN(row_max)(sf_index K, const SF_T *l, SF_T *dst, double *nm)
 {
     double m = -INFINITY;
     int has_nan = 0;
@@ -33,23 +33,42 @@ static int SF_FN(row_norm)(sf_index K, const SF_T *l, SF_T *dst, double *nm)
         SF_SIMD
         for (sf_index k = 0; k < K; k++) dst[k] = l[k];
     }
-    SF_SIMD_REDUCE(max, m)
+    SF_SIMD_REDUCE2(max, m, |, has_nan)
     for (sf_index k = 0; k < K; k++) {
         double x = (double)l[k];
+        has_nan |= (x != x);
         m = x > m ? x : m;
     }
-    SF_SIMD_REDUCE(|, has_nan)
-    for (sf_index k = 0; k < K; k++) has_nan |= (l[k] != l[k]);
+    nm[1] = NAN;
     if (has_nan || m == INFINITY || m == -INFINITY) {
-        nm[0] = nm[1] = NAN;
+        nm[0] = NAN;
         return has_nan ? SF_ERR_NAN : m == INFINITY ? SF_ERR_POSINF : SF_ERR_ALL_MASKED;
     }
-    double s = 0.0;
-    SF_SIMD_REDUCE(+, s)
-    for (sf_index k = 0; k < K; k++) s += sf_exp((double)l[k] - m);
     nm[0] = m;
-    nm[1] = log(s);
     return SF_OK;
+}
+
+/* e[k] = exp(l_k - m), the sums of its blocks of SF_BLOCK, and (returned)
+ * their total: the one way every kernel sums a row, so that the log-sum is
+ * the same whichever kernel computes it. */
+#define SF_BLOCK 32
+SF_CLONES
+static double SF_FN(row_exp_blocks)(sf_index K, const SF_T *l, double m, double *e,
+                                    double *block)
+{
+    SF_SIMD
+    for (sf_index k = 0; k < K; k++) e[k] = sf_exp((double)l[k] - m);
+    sf_index nb = (K + SF_BLOCK - 1) / SF_BLOCK;
+    double total = 0.0;
+    for (sf_index b = 0; b < nb; b++) {
+        sf_index lo = b * SF_BLOCK, hi = lo + SF_BLOCK < K ? lo + SF_BLOCK : K;
+        double s = 0.0;
+        SF_SIMD_REDUCE(+, s)
+        for (sf_index k = lo; k < hi; k++) s += e[k];
+        block[b] = s;
+        total += s;
+    }
+    return total;
 }
 
 SF_CLONES
@@ -82,26 +101,6 @@ static void SF_FN(row_axpy_probs)(sf_index K, const SF_T *l, const double *nm,
         g[k] = (SF_T)((double)g[k] - w_total * sf_exp(((double)l[k] - nm[0]) - nm[1]));
 }
 
-/* e[k] = exp(l_k - max) and the sums of blocks of SF_BLOCK of them. */
-#define SF_BLOCK 16
-SF_CLONES
-static double SF_FN(row_weights)(sf_index K, const SF_T *l, const double *nm,
-                                 double *e, double *block)
-{
-    double total = 0.0;
-    SF_SIMD
-    for (sf_index k = 0; k < K; k++) e[k] = sf_exp((double)l[k] - nm[0]);
-    sf_index nb = (K + SF_BLOCK - 1) / SF_BLOCK;
-    for (sf_index b = 0; b < nb; b++) {
-        sf_index lo = b * SF_BLOCK, hi = lo + SF_BLOCK < K ? lo + SF_BLOCK : K;
-        double s = 0.0;
-        for (sf_index k = lo; k < hi; k++) s += e[k];
-        block[b] = s;
-        total += s;
-    }
-    return total;
-}
-
 /* The class whose interval of the cumulative weights holds t in [0, total):
  * the first k with e[0] + ... + e[k] > t, found block by block.  Such a
  * class has e[k] > 0, so a masked class is never drawn; where rounding puts
@@ -123,17 +122,16 @@ static sf_index SF_FN(row_invert)(sf_index K, const double *e, const double *blo
     return 0;
 }
 
-int SF_FN(sf_cat_log_normalizer)(sf_index B, sf_index K, const SF_T *logits,
-                                 SF_T *copy, double *norm, sf_index *bad_row,
-                                 int n_threads)
+int SF_FN(sf_cat_prepare)(sf_index B, sf_index K, const SF_T *logits, SF_T *copy,
+                          double *norm, sf_index *bad_row, int n_threads)
 {
     sf_index first_bad = B;
     int status = SF_OK;
     (void)n_threads;
 #pragma omp parallel for schedule(static) num_threads(n_threads) \
-    if (n_threads > 1 && B * K >= SF_PARALLEL_MIN_WORK)
+    if (n_threads > 1 && B * K >= 4 * SF_PARALLEL_MIN_WORK)
     for (sf_index i = 0; i < B; i++) {
-        int st = SF_FN(row_norm)(K, logits + i * K, copy ? copy + i * K : NULL, norm + 2 * i);
+        int st = SF_FN(row_max)(K, logits + i * K, copy ? copy + i * K : NULL, norm + 2 * i);
         if (st != SF_OK) {
 #pragma omp critical(sf_cat_bad_row)
             if (i < first_bad) { first_bad = i; status = st; }
@@ -141,6 +139,28 @@ int SF_FN(sf_cat_log_normalizer)(sf_index B, sf_index K, const SF_T *logits,
     }
     if (bad_row) *bad_row = first_bad < B ? first_bad : -1;
     return status;
+}
+
+int SF_FN(sf_cat_log_normalizer)(sf_index B, sf_index K, const SF_T *logits,
+                                 double *norm, int n_threads)
+{
+    int nomem = 0;
+    sf_index nb = (K + SF_BLOCK - 1) / SF_BLOCK;
+    (void)n_threads;
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
+    if (n_threads > 1 && B * K >= SF_PARALLEL_MIN_WORK)
+    {
+        double *e = (double *)malloc((size_t)(K + nb) * sizeof(double));
+        if (!e) nomem = 1;
+#pragma omp for schedule(static)
+        for (sf_index i = 0; i < B; i++) {
+            double *nm = norm + 2 * i;
+            if (!e || nm[0] != nm[0]) continue;       /* an invalid row stays NaN */
+            nm[1] = log(SF_FN(row_exp_blocks)(K, logits + i * K, nm[0], e, e + K));
+        }
+        free(e);
+    }
+    return nomem ? SF_ERR_NOMEM : SF_OK;
 }
 
 int SF_FN(sf_cat_entropy)(sf_index B, sf_index K, const SF_T *logits,
@@ -249,8 +269,8 @@ int SF_FN(sf_cat_weighted_score)(sf_index S, sf_index B, sf_index K,
 }
 
 int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
-                         const double *norm, const double *uniform, int64_t *value,
-                         SF_T *log_prob, int n_threads)
+                         double *norm, int fill_norm, const double *uniform,
+                         int64_t *value, SF_T *log_prob, int n_threads)
 {
     int nomem = 0;
     sf_index nb = (K + SF_BLOCK - 1) / SF_BLOCK;
@@ -264,7 +284,7 @@ int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
         for (sf_index i = 0; i < B; i++) {
             if (!e) continue;
             const SF_T *l = logits + i * K;
-            const double *nm = norm + 2 * i;
+            double *nm = norm + 2 * i;
             if (nm[0] != nm[0]) {
                 /* a row that failed validation (possible only with validation
                  * switched off): no class to draw */
@@ -274,7 +294,8 @@ int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
                 }
                 continue;
             }
-            double total = SF_FN(row_weights)(K, l, nm, e, e + K);
+            double total = SF_FN(row_exp_blocks)(K, l, nm[0], e, e + K);
+            if (fill_norm) nm[1] = log(total);
             for (sf_index s = 0; s < S; s++) {
                 sf_index k = SF_FN(row_invert)(K, e, e + K, uniform[s * B + i] * total);
                 value[s * B + i] = (int64_t)k;

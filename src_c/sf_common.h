@@ -54,5 +54,7 @@ int sf_have_openmp(void);
 #define SF_STR(x) #x
 #define SF_SIMD _Pragma("omp simd")
 #define SF_SIMD_REDUCE(op, var) _Pragma(SF_STR(omp simd reduction(op : var)))
+#define SF_SIMD_REDUCE2(op1, var1, op2, var2) \
+    _Pragma(SF_STR(omp simd reduction(op1 : var1) reduction(op2 : var2)))
 
 #endif

@@ -27,8 +27,8 @@ CONSUMER = textwrap.dedent('''
     import numpy as np
     from libc.stdint cimport int64_t
     from scorefast.capi cimport (sf_index, SF_OK, status_message, sf_sigmoid, sf_softplus,
-                                 cat_log_normalizer_d, cat_log_prob_d, cat_weighted_score_d,
-                                 cat_log_normalizer_f, cat_weighted_score_f,
+                                 cat_prepare_d, cat_log_normalizer_d, cat_log_prob_d, cat_weighted_score_d,
+                                 cat_prepare_f, cat_log_normalizer_f, cat_weighted_score_f,
                                  gauss_weighted_score_d, gauss_pathwise_d, exp_array)
 
 
@@ -46,7 +46,9 @@ CONSUMER = textwrap.dedent('''
         out = np.empty((S, B))
         cdef double[:, ::1] n = norm, o = out
         with nogil:
-            status = cat_log_normalizer_d(B, K, &logits[0, 0], NULL, &n[0, 0], &bad, 1)
+            status = cat_prepare_d(B, K, &logits[0, 0], NULL, &n[0, 0], &bad, 1)
+            if status == SF_OK:
+                status = cat_log_normalizer_d(B, K, &logits[0, 0], &n[0, 0], 1)
             if status == SF_OK:
                 status = cat_log_prob_d(S, B, K, &logits[0, 0], &n[0, 0], &value[0, 0],
                                         &o[0, 0], 2)
@@ -64,7 +66,9 @@ CONSUMER = textwrap.dedent('''
         grad = np.zeros((B, K))
         cdef double[:, ::1] n = norm, g = grad
         with nogil:
-            status = cat_log_normalizer_d(B, K, &logits[0, 0], NULL, &n[0, 0], &bad, 1)
+            status = cat_prepare_d(B, K, &logits[0, 0], NULL, &n[0, 0], &bad, 1)
+            if status == SF_OK:
+                status = cat_log_normalizer_d(B, K, &logits[0, 0], &n[0, 0], 1)
             if status == SF_OK:
                 status = cat_weighted_score_d(S, B, K, &logits[0, 0], &n[0, 0], &value[0, 0],
                                               &weights[0, 0], &g[0, 0], 2)
@@ -82,7 +86,9 @@ CONSUMER = textwrap.dedent('''
         cdef double[:, ::1] n = norm
         cdef float[:, ::1] g = grad
         with nogil:
-            status = cat_log_normalizer_f(B, K, &logits[0, 0], NULL, &n[0, 0], &bad, 1)
+            status = cat_prepare_f(B, K, &logits[0, 0], NULL, &n[0, 0], &bad, 1)
+            if status == SF_OK:
+                status = cat_log_normalizer_f(B, K, &logits[0, 0], &n[0, 0], 1)
             if status == SF_OK:
                 status = cat_weighted_score_f(S, B, K, &logits[0, 0], &n[0, 0], &value[0, 0],
                                               &weights[0, 0], &g[0, 0], 1)
