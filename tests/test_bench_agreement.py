@@ -1,10 +1,13 @@
 """The benchmark peers compute what scorefast computes (scorefast/_workloads.py).
 
 A benchmark that compares against a reference computing something else is
-worthless: on the same seed the NumPy peer must draw the same actions as
-scorefast and give the same log-probabilities and gradient to round-off, both
-must match scorefast.reference, and the torch peers (where torch is
-installed) must give scorefast's logp and gradient for the actions they drew.
+worthless. For every workload (C1, B1, G1, G1-antithetic, P1) on the same
+seed: scorefast draws what scorefast.reference's sampler draws and its
+outputs equal reference's; the NumPy and Numba peers draw the same values as
+scorefast and give the same log-probabilities and gradients to round-off;
+the torch and JAX peers (where installed) draw their own, and their
+log-probabilities and gradients must equal scorefast's for those draws.
+Peers that are not installed are skipped.
 """
 import io
 
@@ -13,16 +16,41 @@ import pytest
 
 from scorefast import _workloads
 
+CASES = [("C1", "tiny"), ("C1", "small"), ("C1", "medium"), ("B1", "small"),
+         ("G1", "small"), ("G1", "medium"), ("G1-antithetic", "small"),
+         ("G1-antithetic", "medium"), ("P1", "small")]
+
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("size", ["tiny", "small", "medium"])
-def test_c1_peers_agree(size, dtype):
-    report = _workloads.check_agreement(size, dtype)
-    assert report["reference actions mismatched"] == 0
-    assert "scorefast G vs oracle" in report
-    if "numpy" in _workloads.available_peers("C1"):
-        assert report["numpy actions mismatched"] == 0
-        assert "numpy G" in report
+@pytest.mark.parametrize("workload,size", CASES, ids=[f"{w}-{s}" for w, s in CASES])
+def test_peers_agree(workload, size, dtype):
+    w = _workloads.get_workload(workload)
+    report = _workloads.check_agreement(workload, size, dtype)
+    exact = dtype == "float64"
+    if exact:
+        assert report["reference draws mismatched"] == 0
+    # the oracle ran, on every output after the draws
+    for label in w.outputs[1:]:
+        assert f"scorefast {label} vs oracle" in report
+    for name in w.available_peers():
+        if name in _workloads.SAME_DRAW_PEERS:
+            assert f"{name} draws mismatched" in report
+            if exact:
+                assert report[f"{name} draws mismatched"] == 0
+        if name in _workloads.SAME_DRAW_PEERS + _workloads.OWN_DRAW_PEERS:
+            for label in w.outputs[1:]:
+                assert f"{name} {label}" in report, (name, label)
+
+
+def test_every_workload_defines_every_peer():
+    assert set(_workloads.WORKLOADS) == {"C1", "B1", "G1", "G1-antithetic", "P1"}
+    for w in _workloads.WORKLOADS.values():
+        assert tuple(w.peers) == _workloads.PEER_ORDER
+        assert w.available_peers()[:2] == ["scorefast", "numpy"]
+    assert _workloads.get_workload("g1a") is _workloads.get_workload("G1-antithetic")
+    assert _workloads.get_workload("p1").name == "P1"
+    with pytest.raises(ValueError):
+        _workloads.get_workload("Z9")
 
 
 def test_c1_inputs_are_fixed():
@@ -35,22 +63,60 @@ def test_c1_inputs_are_fixed():
     np.testing.assert_array_equal(f["L"], a["L"].astype(np.float32))
 
 
+@pytest.mark.parametrize("workload", ["B1", "G1", "G1-antithetic", "P1"])
+def test_inputs_have_the_documented_shapes(workload):
+    w = _workloads.get_workload(workload)
+    for size, dims in w.sizes.items():
+        if np.prod(dims) > 1_000_000:
+            continue
+        for dtype in ("float64", "float32"):
+            inp = w.make_inputs(size, dtype)
+            for k in w.args:
+                if isinstance(inp[k], np.ndarray):
+                    assert inp[k].dtype == np.dtype(dtype) and inp[k].flags.c_contiguous
+            if workload == "B1":
+                B, D, S = dims
+                assert inp["L"].shape == inp["R"].shape == (B, D) and inp["S"] == S
+            elif workload == "P1":
+                B, D = dims
+                assert inp["loc"].shape == inp["log_scale"].shape == (B, D)
+                assert inp["A"].shape == (B,)
+            else:
+                N, D = dims
+                assert inp["mu"].shape == inp["log_sigma"].shape == (D,) and inp["N"] == N
+    assert w.dims(list(w.sizes)[0]).startswith(w.dim_names[0] + "=")
+
+
 def test_unavailable_peer_raises_not_implemented(monkeypatch):
-    peer = _workloads.C1.peers["torch"]
-    monkeypatch.setattr(peer, "_available", False)
-    with pytest.raises(NotImplementedError):
-        _workloads.get_peer("C1", "torch")
-    assert "torch" not in _workloads.available_peers("C1")
+    for workload in ("C1", "G1"):
+        peer = _workloads.get_workload(workload).peers["torch"]
+        monkeypatch.setattr(peer, "_available", False)
+        with pytest.raises(NotImplementedError):
+            _workloads.get_peer(workload, "torch")
+        assert "torch" not in _workloads.available_peers(workload)
 
 
-def test_bench_command_prints_every_peer():
+def test_slow_peers_get_fewer_rounds():
+    from scorefast import _bench
+    assert _bench._peer_rounds(7, 0.001, None) == 7
+    assert _bench._peer_rounds(7, 0.5, None) == _bench.MIN_ROUNDS
+    assert _bench._peer_rounds(7, 0.2, None) == 5
+    assert _bench._peer_rounds(7, 5.0, 9) == 7          # an explicit repeat is kept
+    calls = {"fast": lambda: None, "slow": lambda: sum(range(20000))}
+    out = _bench.time_peers(calls, repeat=None, min_time=1e-3)
+    assert set(out) == {"fast", "slow"} and all(v["median"] > 0 for v in out.values())
+
+
+@pytest.mark.parametrize("workload,size", [("C1", "tiny"), ("P1", "small")])
+def test_bench_command_prints_every_peer(workload, size):
     from scorefast._bench import run_bench
     out = io.StringIO()
-    rows = run_bench(workload="C1", size="tiny", repeat=1, dtypes=["float64"],
+    rows = run_bench(workload=workload, size=size, repeat=1, dtypes=["float64"],
                      min_time=1e-4, file=out)
-    peers = _workloads.available_peers("C1")
+    peers = _workloads.available_peers(workload)
     assert [r["peer"] for r in rows] == peers
     assert all(r["time"] > 0 for r in rows)
     text = out.getvalue()
     for name in peers:
         assert f" {name} " in text
+    assert "summary" in text and "sf/floor" in text
