@@ -6,7 +6,7 @@ __all__ = ["get_include"]
 _HEADER = "sf_common.h"
 
 
-def get_include():
+def get_include() -> str:
     """Return the directory that holds scorefast's C headers.
 
     Pass it to the compiler of an extension that cimports

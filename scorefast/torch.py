@@ -226,5 +226,5 @@ def reinforce_backward(logits: torch.Tensor, actions: ArrayOrTensor, rewards: Ar
                           reduction=reduction, groups=groups, eps=eps, ddof=ddof,
                           validate=validate)
     grad.neg_()
-    logits.backward(grad, retain_graph=retain_graph)
+    torch.autograd.backward(logits, grad, retain_graph=retain_graph)
     return grad
