@@ -171,21 +171,26 @@ int SF_FN(sf_bern_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *log
     if (SF_FN(row_check_value)(S * M * D, value)) return SF_ERR_VALUE;
     /* grad[m, d] += sum_s a[s, m] (x[s, m, d] - p[m, d])
      *            = sum_s a[s, m] x[s, m, d] - W[m] p[m, d], W = 0 when centred */
+    sf_index tiles = (D + SF_TILE - 1) / SF_TILE;
+    /* tiles of coordinates, so a few long rows still spread over the
+     * threads; each coordinate's sum over samples runs in order in one tile */
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
     {
-        double *acc = (double *)malloc((size_t)(D + S + 1) * sizeof(double));
+        double *acc = (double *)malloc((size_t)(SF_TILE + S + 1) * sizeof(double));
         if (!acc) nomem = 1;
 #pragma omp for schedule(static)
-        for (sf_index m = 0; m < M; m++) {
+        for (sf_index t = 0; t < M * tiles; t++) {
             if (!acc) continue;
-            double *adv = acc + D;
+            sf_index m = t / tiles, d0 = (t % tiles) * SF_TILE;
+            sf_index n = D - d0 < SF_TILE ? D - d0 : SF_TILE;
+            double *adv = acc + SF_TILE;
             double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps,
                                                       ddof, scale, adv);
-            for (sf_index d = 0; d < D; d++) acc[d] = 0.0;
+            for (sf_index d = 0; d < n; d++) acc[d] = 0.0;
             for (sf_index s = 0; s < S; s++)
-                SF_FN(row_axpy_value)(D, adv[s], value + (s * M + m) * D, acc);
-            SF_FN(row_finish_grad)(D, logits + m * D, w_total, acc, grad + m * D);
+                SF_FN(row_axpy_value)(n, adv[s], value + (s * M + m) * D + d0, acc);
+            SF_FN(row_finish_grad)(n, logits + m * D + d0, w_total, acc, grad + m * D + d0);
         }
         free(acc);
     }

@@ -177,25 +177,34 @@ int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *lo
                               int n_threads)
 {
     int nomem = 0;
+    sf_index tiles = (D + SF_TILE - 1) / SF_TILE;
     (void)n_threads;
+    /* work in tiles of SF_TILE coordinates of one row, so that a single row
+     * (a DiagNormal's batch of one) still spreads over the threads; each
+     * coordinate's sum over samples runs in order within one tile, so the
+     * result does not depend on the thread count */
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
     {
-        double *acc = (double *)malloc((2 * (size_t)D + (size_t)S + 1) * sizeof(double));
+        double *acc = (double *)malloc((2 * (size_t)SF_TILE + (size_t)S + 1) * sizeof(double));
         if (!acc) nomem = 1;
 #pragma omp for schedule(static)
-        for (sf_index m = 0; m < M; m++) {
+        for (sf_index t = 0; t < M * tiles; t++) {
             if (!acc) continue;
-            const SF_T *mu = loc + m * D, *sigma = scale + m * D;
-            double *a_loc = acc, *a_ls = acc + D, *adv = acc + 2 * D;
+            sf_index m = t / tiles, d0 = (t % tiles) * SF_TILE;
+            sf_index n = D - d0 < SF_TILE ? D - d0 : SF_TILE;
+            const SF_T *mu = loc + m * D + d0, *sigma = scale + m * D + d0;
+            double *a_loc = acc, *a_ls = acc + SF_TILE, *adv = acc + 2 * SF_TILE;
             double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps,
                                                       ddof, factor, adv);
-            for (sf_index d = 0; d < D; d++) a_loc[d] = a_ls[d] = 0.0;
+            for (sf_index d = 0; d < n; d++) a_loc[d] = a_ls[d] = 0.0;
             /* samples outer, coordinates inner: x is read in memory order */
             for (sf_index s = 0; s < S; s++)
-                SF_FN(row_accumulate)(D, adv[s], mu, sigma, x + (s * M + m) * D, a_loc, a_ls);
+                SF_FN(row_accumulate)(n, adv[s], mu, sigma, x + (s * M + m) * D + d0,
+                                      a_loc, a_ls);
             /* sum_s w (z^2 - 1) = sum_s w z^2 - W */
-            SF_FN(row_finish)(D, sigma, w_total, a_loc, a_ls, g_loc + m * D, g_log_scale + m * D);
+            SF_FN(row_finish)(n, sigma, w_total, a_loc, a_ls, g_loc + m * D + d0,
+                              g_log_scale + m * D + d0);
         }
         free(acc);
     }
@@ -216,29 +225,33 @@ int SF_FN(sf_gauss_pathwise)(sf_index S, sf_index M, sf_index D, const SF_T *loc
                              SF_T *g_log_scale, int n_threads)
 {
     int nomem = 0;
+    sf_index tiles = (D + SF_TILE - 1) / SF_TILE;
     (void)n_threads;
+    /* tiles of coordinates, as in sf_gauss_reinforce */
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
     {
-        double *acc = (double *)malloc(2 * (size_t)D * sizeof(double));
+        double *acc = (double *)malloc(2 * (size_t)SF_TILE * sizeof(double));
         if (!acc) nomem = 1;
 #pragma omp for schedule(static)
-        for (sf_index m = 0; m < M; m++) {
+        for (sf_index t = 0; t < M * tiles; t++) {
             if (!acc) continue;
-            const SF_T *mu = loc + m * D;
-            double *a_loc = acc, *a_ls = acc + D;
-            for (sf_index d = 0; d < D; d++) a_loc[d] = a_ls[d] = 0.0;
+            sf_index m = t / tiles, d0 = (t % tiles) * SF_TILE;
+            sf_index n = D - d0 < SF_TILE ? D - d0 : SF_TILE;
+            const SF_T *mu = loc + m * D + d0;
+            double *a_loc = acc, *a_ls = acc + SF_TILE;
+            for (sf_index d = 0; d < n; d++) a_loc[d] = a_ls[d] = 0.0;
             for (sf_index s = 0; s < S; s++) {
-                const SF_T *xr = x + (s * M + m) * D, *gr = grad_f + (s * M + m) * D;
-                for (sf_index d = 0; d < D; d++) {
+                const SF_T *xr = x + (s * M + m) * D + d0, *gr = grad_f + (s * M + m) * D + d0;
+                for (sf_index d = 0; d < n; d++) {
                     /* x = loc + scale * eps, so dx/dlog(scale) = x - loc */
                     a_loc[d] += (double)gr[d];
                     a_ls[d] += (double)gr[d] * ((double)xr[d] - (double)mu[d]);
                 }
             }
-            for (sf_index d = 0; d < D; d++) {
-                g_loc[m * D + d] = (SF_T)((double)g_loc[m * D + d] + a_loc[d]);
-                g_log_scale[m * D + d] = (SF_T)((double)g_log_scale[m * D + d] + a_ls[d]);
+            for (sf_index d = 0; d < n; d++) {
+                g_loc[m * D + d0 + d] = (SF_T)((double)g_loc[m * D + d0 + d] + a_loc[d]);
+                g_log_scale[m * D + d0 + d] = (SF_T)((double)g_log_scale[m * D + d0 + d] + a_ls[d]);
             }
         }
         free(acc);

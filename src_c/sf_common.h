@@ -36,6 +36,9 @@ int sf_have_openmp(void);
  */
 #define SF_PARALLEL_MIN_WORK 32768
 
+/* Coordinates per unit of work when a kernel splits a row between threads. */
+#define SF_TILE 128
+
 /*
  * SF_CLONES compiles a function for AVX-512, AVX2+FMA and baseline x86-64,
  * choosing at load time (GCC's target_clones), so one build runs on any
