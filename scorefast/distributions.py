@@ -46,16 +46,17 @@ class Distribution:
                 f"{name} must have shape sample_shape + {tail}, got {tuple(shape)}")
         return tuple(shape[:n])
 
-    #: whether rewards may be shared along the last batch axis (see _weights_block)
+    #: whether weights may be shared along the last batch axis (see _weights_block)
     _row_weights = True
 
-    def _weights_block(self, weights, sample_shape, rows=True, name="weights"):
+    def _weights_block(self, weights, sample_shape, name="weights"):
         """weights as an (S, M) block: one weight per sample and parameter row.
 
         weights broadcast against ``sample_shape + batch_shape``. When they are
-        constant along the last batch axis (a trailing 1) and ``rows`` is
-        allowed, that axis joins the row (M = prod(batch_shape[:-1])) instead
-        of being materialised; otherwise M = prod(batch_shape)."""
+        constant along the last batch axis (a trailing 1) and the family
+        allows it (``_row_weights``), that axis joins the row
+        (M = prod(batch_shape[:-1])) instead of being materialised; otherwise
+        M = prod(batch_shape)."""
         target = tuple(sample_shape) + tuple(self.batch_shape)
         if weights.shape == target:
             # one weight per sample and batch element, as given: no broadcasting
@@ -71,8 +72,7 @@ class Distribution:
                              f"sample_shape + batch_shape = {target}") from None
         batch = tuple(self.batch_shape)
         S = math.prod(sample_shape)
-        rows = rows and self._row_weights
-        if rows and batch and batch[-1] > 1 and weights.shape[-1] == 1:
+        if self._row_weights and batch and batch[-1] > 1 and weights.shape[-1] == 1:
             shape = target[:-1] + (1,)
             M = math.prod(batch[:-1])
         else:
@@ -134,8 +134,12 @@ class Categorical(Distribution):
 
     Notes
     -----
-    The log-normaliser of every row is computed once, here; every method
-    works from it, so probabilities are never formed unless ``probs`` is read.
+    Construction makes one pass over the logits without exp: it validates
+    them and finds each row's maximum. The log-sum of each row is computed
+    once, when first needed (by the sampling pass itself if ``sample`` comes
+    first); probabilities are never formed as an array unless ``probs`` is
+    read, and ``reinforce_grad`` with a centred baseline (``"mean"``,
+    ``"loo"``, ``"group"``) never needs them.
     """
 
     def __init__(self, logits, validate=True, copy=True):
