@@ -46,6 +46,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from scorefast.distributions import Bernoulli, Categorical
 from scorefast.noise import block_rng
 
 __all__ = ["ExactSum", "GradientAccumulator", "GradientEstimate", "estimate",
@@ -325,6 +326,16 @@ def _params_equal(d1, d2):
     return True
 
 
+def _probs64(dist):
+    """A Categorical's or Bernoulli's probabilities in float64 (whatever its dtype)."""
+    logits = np.asarray(dist.logits, dtype=np.float64)
+    if isinstance(dist, Categorical):
+        with np.errstate(invalid="ignore"):     # -inf - finite is fine; masked classes get 0
+            return np.exp(logits - dist.log_normalizer()[..., None])
+    e = np.exp(-np.abs(logits))
+    return np.where(logits >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
 def _as_float_rewards(rewards, target):
     f = np.asarray(rewards)
     if f.dtype.kind not in "biuf":
@@ -421,6 +432,7 @@ class GradientAccumulator:
         names = ("g1", "g0", "q0", "q1", "q2") if self.second_moments else ("g1", "g0")
         self._sf = ExactSum(self._batch_shape)
         self._sff = ExactSum(self._batch_shape)
+        self._p = None              # float64 probabilities (Categorical, Bernoulli)
         self._sums = [{k: ExactSum(self._param_shape) for k in names}
                       for _ in range(self._nparts)]
 
@@ -453,25 +465,24 @@ class GradientAccumulator:
         g0 = dist.weighted_score(value, np.ones((1,), dtype=dist.dtype))
         g1 = g1 if isinstance(g1, tuple) else (g1,)
         g0 = g0 if isinstance(g0, tuple) else (g0,)
-        if self.second_moments:
+        f2 = f.reshape((S,) + self._batch_shape)
+        sf, sff = f2.sum(axis=0), (f2 * f2).sum(axis=0)
+        # every partial sum of the chunk first, so a failure leaves self untouched
+        parts = [{"g1": g1[i], "g0": g0[i]} for i in range(self._nparts)]
+        if self.second_moments and isinstance(dist, (Categorical, Bernoulli)):
+            self._discrete_moments(parts[0], dist.weighted_score(value, f * f), S, sf, sff)
+        elif self.second_moments:
             scores = dist.score(value)
             scores = scores if isinstance(scores, tuple) else (scores,)
             extra = len(self._param_shape) - len(self._batch_shape)
             fS = f.reshape((S,) + self._batch_shape + (1,) * extra)
-        f2 = f.reshape((S,) + self._batch_shape)
-        # every partial sum of the chunk first, so a failure leaves self untouched
-        parts = []
-        for i in range(self._nparts):
-            part = {"g1": g1[i], "g0": g0[i]}
-            if self.second_moments:
-                s = np.square(scores[i], dtype=np.float64).reshape((S,) + self._param_shape)
+            for part, score in zip(parts, scores):
+                s = np.square(score, dtype=np.float64).reshape((S,) + self._param_shape)
                 part["q0"] = s.sum(axis=0)
                 s *= fS
                 part["q1"] = s.sum(axis=0)
                 s *= fS
                 part["q2"] = s.sum(axis=0)
-            parts.append(part)
-        sf, sff = f2.sum(axis=0), (f2 * f2).sum(axis=0)
         for k in ("q2", "q1", "q0"):     # overflow to inf is caught before any sum changes
             for part in parts:
                 if k in part and not np.isfinite(part[k]).all():
@@ -485,6 +496,25 @@ class GradientAccumulator:
         self._sff.add(sff)
         self.n += S
         return self
+
+    def _discrete_moments(self, part, g2, S, sf, sff):
+        r"""Second moments of a Categorical or Bernoulli chunk from fused sums.
+
+        Their score is :math:`s = e - p` with :math:`e \in \{0, 1\}` (the
+        one-hot class, or the draw itself), so :math:`s^2 = e (1 - 2p) + p^2`
+        and, for weights :math:`w`, :math:`\sum w s^2 = C (1 - 2p) + p^2 W`
+        with :math:`W = \sum w` and :math:`C = \sum w e = \sum w s + p W`:
+        three ``weighted_score`` passes (weights 1, f, f^2) instead of
+        materialising every per-sample score."""
+        if self._p is None:
+            self._p = _probs64(self.dist)
+        p = self._p
+        extra = len(self._param_shape) - len(self._batch_shape)
+        for key, ws, W in (("q0", part["g0"], float(S)), ("q1", part["g1"], sf),
+                           ("q2", g2, sff)):
+            W = np.reshape(W, np.shape(W) + (1,) * extra) if np.ndim(W) else W
+            C = np.asarray(ws, dtype=np.float64) + p * W
+            part[key] = C * (1.0 - 2.0 * p) + p * p * W
 
     # -- merging -----------------------------------------------------------
     def _check_compatible(self, other):

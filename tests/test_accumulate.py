@@ -287,10 +287,11 @@ def test_optimal_from_sums_matches_numpy(case):
         den = (s * s).sum(0)
         b = np.where(den > 0, (fe * s * s).sum(0) / np.where(den > 0, den, 1.0),
                      np.broadcast_to(fe.mean(0), den.shape))
+        # float32: the oracle's scores are rounded to float32
         rtol = 1e-5 if dist.dtype == np.float32 else 1e-9
-        np.testing.assert_allclose(got_b, b, rtol=1e-10)
-        np.testing.assert_allclose(got_g, ((fe - b) * s).sum(0) / (S * B), rtol=rtol,
-                                   atol=1e-12)
+        np.testing.assert_allclose(got_b, b, rtol=rtol / 10)
+        want = ((fe - b) * s).sum(0) / (S * B)
+        np.testing.assert_allclose(got_g, want, rtol=rtol, atol=rtol * np.abs(want).max())
 
 
 def test_optimal_bias_is_order_one_over_n():
