@@ -320,7 +320,7 @@ class Categorical(Distribution):
         sample_shape = self._sample_dims(value.shape)
         weights = as_weights(weights, "weights", self.dtype, self.validate)
         w = self._weights_block(weights, sample_shape)
-        out = self._grad_out(out, "out", (weights,))
+        out = self._grad_out(out, "out", (weights, value))
         return self._accumulate(value, w, NO_BASELINE, out)
 
     _row_weights = False
@@ -479,7 +479,7 @@ class Bernoulli(Distribution):
         sample_shape = self._sample_dims(value.shape)
         weights = as_weights(weights, "weights", self.dtype, self.validate)
         w = self._weights_block(weights, sample_shape)
-        out = self._grad_out(out, "out", (weights,))
+        out = self._grad_out(out, "out", (weights, value))
         return self._accumulate(value, w, NO_BASELINE, out)
 
     def _value(self, value):

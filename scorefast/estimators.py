@@ -283,7 +283,7 @@ def _fused_grad(dist, value, rewards, kind, baseline, reduction, eps, ddof, out)
     c = float(baseline) if kind == _KERNEL_BASELINES["constant"] else 0.0
     batch_size = math.prod(dist.batch_shape)
     scale = 1.0 / (S * batch_size) if reduction == "mean" and batch_size else 1.0
-    out = dist._grad_out(out, "out", (r,))
+    out = dist._grad_out(out, "out", (r, value))
     return dist._accumulate(value, block, (kind, c, float(eps), float(ddof), scale), out)
 
 
@@ -346,7 +346,7 @@ def reinforce_grad(dist, value, rewards, baseline="loo", reduction="mean", *,
             g *= g.dtype.type(scale)
         if out is None:
             return grad
-        outs = _flat_parts(dist._grad_out(out, "out", ()))
+        outs = _flat_parts(dist._grad_out(out, "out", (value, r2)))
         for o, g in zip(outs, parts):
             o += g
         return out

@@ -1,0 +1,71 @@
+"""The input contract of every public function and method.
+
+Each bad input either works (copied where needed, with the same result as a
+clean input) or raises ValueError/TypeError naming the argument; nothing
+crashes, reads out of bounds, or returns garbage silently. See the README's
+"Guarantees" section for the table this file checks.
+"""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import scorefast as sf
+
+
+def run_isolated(code, timeout=120):
+    """Run ``code`` in a fresh interpreter: a crash there (a segfault) is a
+    failed test here, not a dead test run."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+# -- out= aliasing an input ---------------------------------------------------------
+ALIAS_CASES = {
+    # value is an int64 view of out's own buffer: the kernel wrote the gradient
+    # of row 0 into out, then read those float bits back as class indices and
+    # scattered into g[v] far out of bounds (a segfault)
+    "categorical-weighted_score": """
+        out = np.zeros((2, 4)); value = out.view(np.int64).reshape(4, 2)
+        d = sf.Categorical(np.zeros((2, 4)))
+        d.weighted_score(value, np.ones((4, 2)), out=out)
+    """,
+    "categorical-reinforce_grad": """
+        out = np.zeros((2, 4)); value = out.view(np.int64).reshape(4, 2)
+        d = sf.Categorical(np.zeros((2, 4)))
+        sf.reinforce_grad(d, value, np.ones((4, 2)), baseline="none", out=out)
+    """,
+    "categorical-reinforce_grad-optimal": """
+        out = np.zeros((2, 4)); value = out.view(np.int64).reshape(4, 2)
+        d = sf.Categorical(np.zeros((2, 4)))
+        sf.reinforce_grad(d, value, np.arange(8.0).reshape(4, 2), baseline="optimal", out=out)
+    """,
+    "bernoulli-weighted_score": """
+        out = np.zeros((2, 4)); value = out.reshape(1, 2, 4)
+        d = sf.Bernoulli(np.zeros((2, 4)))
+        d.weighted_score(value, np.ones((1, 2, 4)), out=out)
+    """,
+    "bernoulli-reinforce_grad": """
+        out = np.zeros((2, 4)); value = out.reshape(1, 2, 4)
+        d = sf.Bernoulli(np.zeros((2, 4)))
+        sf.reinforce_grad(d, value, np.ones((1, 2, 4)), baseline="none", out=out)
+    """,
+    "normal-reinforce_grad": """
+        g = np.zeros((2, 2, 3)); out = (g[0], g[1])
+        d = sf.Normal(np.zeros((2, 3)), 1.0)
+        sf.reinforce_grad(d, g, np.ones((2, 2, 3)), baseline="none", out=out)
+    """,
+}
+
+
+@pytest.mark.parametrize("case", list(ALIAS_CASES))
+def test_out_aliasing_value_is_an_error(case):
+    code = ("import numpy as np, scorefast as sf\ntry:\n"
+            + textwrap.indent(textwrap.dedent(ALIAS_CASES[case]), "    ")
+            + "\nexcept ValueError as e:\n    print('VALUEERROR', e)\n")
+    rc, output = run_isolated(code)
+    assert rc == 0, f"crashed (exit {rc}): {output}"
+    assert "VALUEERROR" in output and "out" in output, output
