@@ -172,7 +172,7 @@ def advantages(rewards, baseline="loo", axis=0, groups=None, *, eps=1e-8, ddof=0
     r = _as_rewards(rewards)
     if isinstance(baseline, EMABaseline):
         return baseline(r)
-    if isinstance(baseline, numbers.Real) and not isinstance(baseline, bool):
+    if _is_constant(baseline):
         return r - r.dtype.type(baseline)
     if not isinstance(baseline, str) or baseline not in BASELINES[:4]:
         raise ValueError(f"baseline must be one of 'none', 'mean', 'loo', 'group', a float "
@@ -261,9 +261,19 @@ def _kernel_baseline(baseline):
     """The kernels' code for a baseline they compute themselves, else None."""
     if isinstance(baseline, str):
         return _KERNEL_BASELINES.get(baseline)
-    if isinstance(baseline, numbers.Real) and not isinstance(baseline, bool):
+    if _is_constant(baseline):
         return _KERNEL_BASELINES["constant"]
     return None
+
+
+def _is_constant(baseline):
+    """Whether baseline is a constant (a real number, not a bool); a constant
+    that is NaN or infinite is an error, as such a reward would be."""
+    if isinstance(baseline, numbers.Real) and not isinstance(baseline, bool):
+        if not math.isfinite(baseline):
+            raise ValueError(f"baseline must be finite, got {baseline!r}")
+        return True
+    return False
 
 
 def _fused_grad(dist, value, rewards, kind, baseline, reduction, eps, ddof, out):

@@ -69,3 +69,16 @@ def test_out_aliasing_value_is_an_error(case):
     rc, output = run_isolated(code)
     assert rc == 0, f"crashed (exit {rc}): {output}"
     assert "VALUEERROR" in output and "out" in output, output
+
+
+# -- a constant baseline is a reward: NaN and inf are errors ----------------------------
+@pytest.mark.parametrize("c", [np.nan, np.inf, -np.inf, np.float32(np.nan)], ids=repr)
+def test_non_finite_constant_baseline(c):
+    d = sf.Categorical(np.zeros((3, 4)))
+    v = np.array([[0, 1, 2], [3, 0, 1]])
+    with pytest.raises(ValueError, match="baseline"):
+        sf.reinforce_grad(d, v, np.ones((2, 3)), baseline=c)
+    with pytest.raises(ValueError, match="baseline"):
+        sf.reinforce_grad(d, v, np.ones((2, 3)), baseline=c, groups=[0, 1])
+    with pytest.raises(ValueError, match="baseline"):
+        sf.advantages(np.ones(3), c)
