@@ -270,6 +270,9 @@ class DiagNormal(_Gaussian):
         if len(shape) == 0:
             raise ValueError("loc must have at least one dimension (the event axis) "
                              "for DiagNormal")
+        if shape[-1] == 0:
+            raise ValueError("loc and scale must have a non-empty event axis (D >= 1) "
+                             f"for DiagNormal, got shape {shape}")
         self.batch_shape = shape[:-1]
         self.event_shape = shape[-1:]
 

@@ -82,3 +82,15 @@ def test_non_finite_constant_baseline(c):
         sf.reinforce_grad(d, v, np.ones((2, 3)), baseline=c, groups=[0, 1])
     with pytest.raises(ValueError, match="baseline"):
         sf.advantages(np.ones(3), c)
+
+
+# -- empty events and batches -----------------------------------------------------------
+@pytest.mark.parametrize("loc_shape", [(0,), (3, 0), (2, 3, 0)], ids=str)
+def test_diag_normal_empty_event_is_an_error(loc_shape):
+    """An empty event axis (D = 0) is rejected at construction, as K = 0 is
+    for a Categorical; it used to fail later in log_prob and entropy with
+    numpy's unnamed "cannot reshape array" error."""
+    with pytest.raises(ValueError, match="event axis"):
+        sf.DiagNormal(np.zeros(loc_shape), 1.0)
+    with pytest.raises(ValueError, match="event axis"):
+        sf.DiagNormal(0.0, np.ones(loc_shape))
