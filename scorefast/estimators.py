@@ -170,6 +170,7 @@ def advantages(rewards, baseline="loo", axis=0, groups=None, *, eps=1e-8, ddof=0
     ndarray, the shape and dtype of ``rewards``.
     """
     r = _as_rewards(rewards)
+    _check_eps_ddof(eps, ddof)
     if isinstance(baseline, EMABaseline):
         return baseline(r)
     if _is_constant(baseline):
@@ -266,6 +267,18 @@ def _kernel_baseline(baseline):
     return None
 
 
+def _check_eps_ddof(eps, ddof):
+    """eps a finite number >= 0 and ddof a finite number: a NaN or negative
+    eps turns the group baseline's advantages into NaN or inf."""
+    for name, x in (("eps", eps), ("ddof", ddof)):
+        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {x!r}")
+        if not math.isfinite(x):
+            raise ValueError(f"{name} must be finite, got {x!r}")
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps!r}")
+
+
 def _is_constant(baseline):
     """Whether baseline is a constant (a real number, not a bool); a constant
     that is NaN or infinite is an error, as such a reward would be."""
@@ -336,6 +349,7 @@ def reinforce_grad(dist, value, rewards, baseline="loo", reduction="mean", *,
     """
     if reduction not in ("mean", "sum"):
         raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    _check_eps_ddof(eps, ddof)
     kind = _kernel_baseline(baseline)
     if kind is not None and groups is None and hasattr(dist, "_accumulate"):
         return _fused_grad(dist, value, rewards, kind, baseline, reduction, eps, ddof, out)

@@ -94,3 +94,35 @@ def test_diag_normal_empty_event_is_an_error(loc_shape):
         sf.DiagNormal(np.zeros(loc_shape), 1.0)
     with pytest.raises(ValueError, match="event axis"):
         sf.DiagNormal(0.0, np.ones(loc_shape))
+
+
+# -- eps and ddof of the group baseline ---------------------------------------------------
+@pytest.mark.parametrize("kw, exc", [
+    ({"eps": np.nan}, ValueError), ({"eps": np.inf}, ValueError), ({"eps": -1e-3}, ValueError),
+    ({"eps": "1e-8"}, TypeError), ({"eps": None}, TypeError), ({"ddof": np.nan}, ValueError),
+    ({"ddof": np.inf}, ValueError), ({"ddof": 1j}, TypeError), ({"ddof": True}, TypeError),
+], ids=str)
+def test_bad_eps_ddof(kw, exc):
+    name = next(iter(kw))
+    d = sf.Categorical(np.zeros((3, 4)))
+    v = np.array([[0, 1, 2], [3, 0, 1]])
+    r = np.array([[1.0, 0.0, 2.0], [0.5, 1.0, -1.0]])
+    with pytest.raises(exc, match=name):
+        sf.advantages(r, "group", **kw)
+    with pytest.raises(exc, match=name):
+        sf.reinforce_grad(d, v, r, baseline="group", **kw)
+    with pytest.raises(exc, match=name):
+        sf.reinforce_grad(d, v, r, baseline="group", groups=[0, 0], **kw)
+
+
+@pytest.mark.xfail(strict=True, reason="bug: with eps=0 a group of equal rewards gets "
+                   "0/0 = NaN advantages (estimators.advantages and "
+                   "src_c/advantages_column.h), not the documented exact zeros")
+def test_group_baseline_eps_zero_equal_rewards():
+    with np.errstate(invalid="ignore"):
+        a = sf.advantages(np.ones(4), "group", eps=0.0)
+        d = sf.Categorical(np.zeros((3, 4)))
+        g = sf.reinforce_grad(d, np.array([[0, 1, 2], [3, 0, 1]]), np.ones((2, 3)),
+                              baseline="group", eps=0.0)
+    np.testing.assert_array_equal(a, 0.0)
+    np.testing.assert_array_equal(g, 0.0)
