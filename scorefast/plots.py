@@ -98,9 +98,22 @@ def plot_variance(path: str | os.PathLike[str], *, c: float = 0.0, sigma: float 
 
 def write_variance_plot(path: str | os.PathLike[str], seed: int = 0,
                         verbose: bool = True) -> int:
-    """:func:`plot_variance` for the command line: returns an exit status.
+    """:func:`plot_variance` for the command line, with an exit status.
 
-    Prints where the PNG went, or why there is none (matplotlib missing: status 2).
+    Parameters
+    ----------
+    path : str or path-like
+        Where to write the PNG.
+    seed : int
+        Seed of the variance measurements.
+    verbose : bool
+        Print where the PNG went.
+
+    Returns
+    -------
+    int
+        0 when the PNG was written; 2 when matplotlib is missing (the reason
+        is printed to stderr).
     """
     try:
         plot_variance(path, seed=seed)
