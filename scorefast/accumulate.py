@@ -14,8 +14,14 @@ estimate is :math:`(G_1 - b G_0) / N` and the per-sample terms
 :math:`u = (f - b) s` have :math:`\sum u^2 = Q_2 - 2 b Q_1 + b^2 Q_0`, which
 gives the standard error. ``G_0`` and ``G_1`` come from the fused
 ``dist.weighted_score``; the second moments ``Q`` from ``dist.score`` on the
-chunk (skip them with ``second_moments=False``: no standard error and no
-``"optimal"`` baseline, but less work per chunk).
+chunk, or for Categorical and Bernoulli (whose score is a 0/1 indicator minus
+the probabilities) from one more ``weighted_score`` pass, with weights
+:math:`f^2`. ``second_moments=False`` skips them: no standard error and no
+``"optimal"`` baseline, but less work per chunk.
+
+Memory: each running sum takes 8 bytes x (typically 4 to 8 limbs) per
+parameter coordinate, and there are five of them (two without second
+moments), so an accumulator holds some 200 bytes per parameter coordinate.
 
 Exact merging
 -------------
@@ -51,7 +57,7 @@ from scorefast.noise import block_rng
 
 __all__ = ["ExactSum", "GradientAccumulator", "GradientEstimate", "estimate",
            "accumulate", "accumulate_chunks", "chunk_sizes", "default_chunk_size",
-           "merge_all"]
+           "draw_chunk", "merge_all"]
 
 #: The baselines a GradientAccumulator can form from running sums.
 ACC_BASELINES = ("none", "mean", "loo", "optimal")
@@ -398,9 +404,10 @@ class GradientAccumulator:
         ``reinforce_grad``'s ``"optimal"`` this is *not* leave-one-out (that
         needs every sample's score, not running sums): :math:`b_j` contains
         sample :math:`s` itself, which biases the estimate by
-        :math:`O(1/n)`, of the order of the squared standard error and
-        negligible at the sample sizes accumulators are for. Use ``"loo"``
-        where exact unbiasedness matters.
+        :math:`O(1/n)` (the gap to the leave-one-out estimate shrinks as
+        :math:`1/n`), far below its :math:`O(1/\sqrt{n})` standard error at
+        the sample sizes accumulators are for. Use ``"loo"`` where exact
+        unbiasedness matters.
 
     ``"group"`` and :class:`~scorefast.EMABaseline` are not linear in running
     sums and are not available.
@@ -412,7 +419,8 @@ class GradientAccumulator:
     :math:`\sqrt{n}`.
 
     Precision: for a float32 distribution ``weighted_score`` returns each
-    chunk's :math:`G_0, G_1` rounded to float32; everything else is float64.
+    chunk's fused sums (:math:`G_0, G_1`, and a Categorical's or Bernoulli's
+    :math:`\sum f^2 s`) rounded to float32; everything else is float64.
     Results are float64.
     """
 
