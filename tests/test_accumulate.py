@@ -139,7 +139,7 @@ CASES = _cases()
 @pytest.fixture(params=list(CASES))
 def case(request):
     dist, fn = CASES[request.param]
-    rng = np.random.default_rng(hash(request.param) % 2**32)
+    rng = np.random.default_rng(100 + list(CASES).index(request.param))
     sizes = [7, 30, 1, 55, 12, 40]
     chunks = [dist.sample(s, rng=rng) for s in sizes]
     rewards = [fn(c) for c in chunks]
@@ -253,13 +253,13 @@ def test_stderr_is_sample_std_over_sqrt_n(case, baseline):
     # float32: each chunk's fused sum of f * score comes back rounded to float32
     rtol = 1e-5 if dist.dtype == np.float32 else 1e-8
     for se, t, g in zip(_parts(acc.stderr(baseline)), terms, _parts(acc.grad(baseline))):
-        np.testing.assert_allclose(se, t.std(axis=0, ddof=1) / np.sqrt(N) / B,
-                                   rtol=rtol, atol=1e-12)
-        np.testing.assert_allclose(g, t.mean(axis=0) / B, rtol=rtol, atol=1e-12)
+        want_se, want_g = t.std(axis=0, ddof=1) / np.sqrt(N) / B, t.mean(axis=0) / B
+        np.testing.assert_allclose(se, want_se, rtol=rtol, atol=rtol * want_se.max())
+        np.testing.assert_allclose(g, want_g, rtol=rtol, atol=rtol * np.abs(want_g).max())
     # "sum": the same terms, summed
     for se, t in zip(_parts(acc.stderr(baseline, "sum")), terms):
-        np.testing.assert_allclose(se, t.std(axis=0, ddof=1) * np.sqrt(N), rtol=rtol,
-                                   atol=1e-12)
+        want_se = t.std(axis=0, ddof=1) * np.sqrt(N)
+        np.testing.assert_allclose(se, want_se, rtol=rtol, atol=rtol * want_se.max())
 
 
 def test_loo_terms_are_rescaled_mean_terms(case):
