@@ -522,13 +522,10 @@ def _b1_numba_chunk(c, nchunk, L, R, u, x, logp, G):
         for s in range(S):
             acc = 0.0
             for d in range(D):
-                if u[s, i, d] < p[d]:
-                    x[s, i, d] = 1.0
-                    logp[s, i, d] = L[i, d] - sp[d]
-                    acc += R[i, d]
-                else:
-                    x[s, i, d] = 0.0
-                    logp[s, i, d] = -sp[d]
+                xv = 1.0 if u[s, i, d] < p[d] else 0.0
+                x[s, i, d] = xv
+                logp[s, i, d] = xv * L[i, d] - sp[d]
+                acc += xv * R[i, d]
             rr[s] = acc
             tot += acc
         wsum = 0.0
@@ -536,11 +533,11 @@ def _b1_numba_chunk(c, nchunk, L, R, u, x, logp, G):
             w[s] = (rr[s] - (tot - rr[s]) / (S - 1)) * scale
             wsum += w[s]
         for d in range(D):
-            g = -wsum * p[d]
-            for s in range(S):
-                if x[s, i, d] != 0.0:
-                    g += w[s]
-            G[i, d] = g
+            G[i, d] = -wsum * p[d]
+        for s in range(S):
+            ws = w[s]
+            for d in range(D):
+                G[i, d] += ws * x[s, i, d]
 
 
 def _b1_numba_parallel_loop(nchunk, L, R, u, x, logp, G):

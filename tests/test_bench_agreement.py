@@ -99,8 +99,9 @@ def test_unavailable_peer_raises_not_implemented(monkeypatch):
 def test_slow_peers_get_fewer_rounds():
     from scorefast import _bench
     assert _bench._peer_rounds(7, 0.001, None) == 7
-    assert _bench._peer_rounds(7, 0.5, None) == _bench.MIN_ROUNDS
-    assert _bench._peer_rounds(7, 0.2, None) == 5
+    budget = _bench.PEER_BUDGET
+    assert _bench._peer_rounds(7, budget, None) == _bench.MIN_ROUNDS
+    assert _bench._peer_rounds(7, budget / 5.5, None) == 5
     assert _bench._peer_rounds(7, 5.0, 9) == 7          # an explicit repeat is kept
     calls = {"fast": lambda: None, "slow": lambda: sum(range(20000))}
     out = _bench.time_peers(calls, repeat=None, min_time=1e-3)
