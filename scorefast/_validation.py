@@ -18,11 +18,17 @@ def as_params(x, name, copy=True, dtype=None):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}")
     if dtype is None:
-        dtype = np.float32 if arr.dtype == np.float32 else np.float64
+        dtype = np.float32 if is_float32(arr.dtype) else np.float64
     if copy:
         return np.array(arr, dtype=dtype, order="C", copy=True)
     # not np.ascontiguousarray, which turns a 0-d array into shape (1,)
     return np.asarray(arr, dtype=dtype, order="C")
+
+
+def is_float32(dtype):
+    """Whether dtype is float32 in either byte order (big-endian float32 is
+    float32 too, converted to native order by the copy every input gets)."""
+    return dtype.kind == "f" and dtype.itemsize == 4
 
 
 def as_value(value, name="value"):

@@ -42,7 +42,7 @@ import numbers
 import numpy as np
 
 from scorefast._categorical import BASELINE_KINDS as _KERNEL_BASELINES
-from scorefast._validation import as_weights
+from scorefast._validation import as_weights, is_float32
 
 __all__ = ["advantages", "EMABaseline", "reinforce_grad", "BASELINES"]
 
@@ -51,7 +51,7 @@ BASELINES = ("none", "mean", "loo", "group", "optimal")
 
 def _as_rewards(rewards, name="rewards"):
     r = np.asarray(rewards)
-    dtype = np.float32 if r.dtype == np.float32 else np.float64
+    dtype = np.float32 if is_float32(r.dtype) else np.float64
     return as_weights(r, name, dtype, validate=True)
 
 

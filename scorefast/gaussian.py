@@ -13,7 +13,8 @@ import numpy as np
 
 from scorefast import _gaussian
 from scorefast._config import get_num_threads
-from scorefast._validation import as_generator, as_params, as_sample_shape, as_weights
+from scorefast._validation import (as_generator, as_params, as_sample_shape, as_weights,
+                                   is_float32)
 from scorefast.distributions import NO_BASELINE, Distribution
 
 __all__ = ["Normal", "DiagNormal", "pathwise_grad"]
@@ -23,7 +24,7 @@ def _param_dtype(*xs):
     """float32 when every array among xs is float32 (Python scalars follow
     the arrays, as in numpy's promotion), else float64."""
     arrays = [x for x in xs if isinstance(x, (np.ndarray, np.generic))]
-    if arrays and all(np.asarray(a).dtype == np.float32 for a in arrays):
+    if arrays and all(is_float32(np.asarray(a).dtype) for a in arrays):
         return np.float32
     return np.float64
 

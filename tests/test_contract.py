@@ -126,3 +126,110 @@ def test_group_baseline_eps_zero_equal_rewards():
                               baseline="group", eps=0.0)
     np.testing.assert_array_equal(a, 0.0)
     np.testing.assert_array_equal(g, 0.0)
+
+
+# -- memory layouts: every array argument works in any layout ------------------------------
+def _layouts(a):
+    """a in every layout a caller may pass, each equal to a in value."""
+    a = np.asarray(a)
+    big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
+    big[..., ::2] = a
+    ro = a.copy()
+    ro.flags.writeable = False
+    return {
+        "negative-stride": a[::-1].copy()[::-1],
+        "strided": big[..., ::2],
+        "fortran": np.asfortranarray(a),
+        "read-only": ro,
+        "big-endian": a.astype(a.dtype.newbyteorder(">")),
+        "broadcast-view": np.broadcast_to(a[None], (2,) + a.shape)[1],
+    }
+
+
+def _same(x, y):
+    if isinstance(x, (tuple, list)):
+        return len(x) == len(y) and all(_same(a, b) for a, b in zip(x, y))
+    x, y = np.asarray(x), np.asarray(y)
+    return x.shape == y.shape and x.dtype == y.dtype and np.array_equal(x, y, equal_nan=True)
+
+
+def _layout_cases(dt):
+    rng = np.random.default_rng(7)
+    L = rng.normal(size=(3, 4)).astype(dt)
+    S = (0.5 + rng.random((3, 4))).astype(dt)
+    vc = rng.integers(0, 4, size=(5, 3))
+    vb = (rng.random((5, 3, 4)) < 0.5).astype(dt)
+    x = rng.normal(size=(5, 3, 4)).astype(dt)
+    w = rng.normal(size=(5, 3)).astype(dt)
+    wb = rng.normal(size=(5, 3, 4)).astype(dt)
+    cat, ber = sf.Categorical(L), sf.Bernoulli(L)
+    nor, dia = sf.Normal(L, S), sf.DiagNormal(L, S)
+    return {
+        "Categorical(logits)": (L, lambda a: (
+            sf.Categorical(a).probs, sf.Categorical(a).log_prob(vc),
+            sf.Categorical(a).sample(3, rng=1), sf.Categorical(a, copy=False).entropy(),
+            sf.Categorical(a, copy=False).sample_and_log_prob(2, rng=1))),
+        "Categorical value": (vc, lambda a: (
+            cat.log_prob(a), cat.score(a), cat.weighted_score(a, w),
+            sf.reinforce_grad(cat, a, w), sf.reinforce_grad(cat, a, w, baseline="optimal"))),
+        "Categorical weights/rewards": (w, lambda a: (
+            cat.weighted_score(vc, a), sf.reinforce_grad(cat, vc, a, baseline="group"),
+            sf.reinforce_grad(cat, vc, a, groups=[0, 0, 1, 1, 1]))),
+        "Bernoulli(logits)": (L, lambda a: (
+            sf.Bernoulli(a).probs, sf.Bernoulli(a).log_prob(vb), sf.Bernoulli(a).entropy(),
+            sf.Bernoulli(a, copy=False).sample(3, rng=1),
+            sf.Bernoulli(a).sample_and_log_prob(3, rng=1, method="numpy"))),
+        "Bernoulli value": (vb, lambda a: (
+            ber.log_prob(a), ber.score(a), ber.weighted_score(a, wb),
+            sf.reinforce_grad(ber, a, wb), sf.reinforce_grad(ber, a, wb, baseline="optimal"))),
+        "Bernoulli weights/rewards": (wb, lambda a: (
+            ber.weighted_score(vb, a), sf.reinforce_grad(ber, vb, a, baseline="mean"))),
+        "Normal(loc)": (L, lambda a: (
+            sf.Normal(a, S).log_prob(x), sf.Normal(a, S, copy=False).sample(2, rng=3),
+            sf.Normal(a, S).sample(2, rng=3, method="numpy"),
+            sf.reinforce_grad(sf.Normal(a, S), x, wb))),
+        "Normal(scale)": (S, lambda a: (
+            sf.Normal(L, a).log_prob(x), sf.Normal(L, a).entropy(),
+            sf.Normal(L, a, copy=False).sample_and_log_prob(2, rng=3))),
+        "Normal value": (x, lambda a: (
+            nor.log_prob(a), nor.score(a), nor.weighted_score(a, wb),
+            sf.pathwise_grad(nor, a, x), sf.reinforce_grad(nor, a, wb, baseline="loo"))),
+        "DiagNormal(loc, scale)": (S, lambda a: (
+            sf.DiagNormal(a, a).log_prob(x), sf.DiagNormal(L, a).sample(4, rng=2, antithetic=True))),
+        "DiagNormal value": (x, lambda a: (
+            dia.log_prob(a), dia.score(a), dia.weighted_score(a, w),
+            sf.reinforce_grad(dia, a, w, baseline=0.3), sf.pathwise_grad(dia, x, a))),
+        "DiagNormal weights/rewards": (w, lambda a: (
+            dia.weighted_score(x, a), sf.reinforce_grad(dia, x, a, baseline="group"))),
+        "advantages/shaping": (wb, lambda a: (
+            sf.advantages(a, "loo"), sf.advantages(a, "group", axis=1),
+            sf.advantages(a, "mean", groups=[0, 1, 0, 1, 1]), sf.centered_ranks(a),
+            sf.nes_utilities(a, axis=2), sf.EMABaseline(0.5)(a))),
+    }
+
+
+LAYOUTS = list(_layouts(np.zeros((2, 2))))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", list(_layout_cases(np.float64)))
+def test_any_layout_gives_the_same_result(dtype, case, layout):
+    """Non-contiguous, negative-stride, Fortran, read-only, big-endian and
+    broadcast arrays are copied where needed: the results, dtype included,
+    are those of a plain C-contiguous native array (big-endian float32 stays
+    float32)."""
+    arr, fn = _layout_cases(dtype)[case]
+    expected = fn(arr)
+    got = fn(_layouts(arr)[layout])
+    assert _same(expected, got)
+
+
+def test_inputs_are_not_modified(dtype):
+    """No function writes into its inputs (read-only inputs are accepted)."""
+    cases = _layout_cases(dtype)
+    for case, (arr, fn) in cases.items():
+        ro = arr.copy()
+        ro.flags.writeable = False
+        before = ro.copy()
+        fn(ro)
+        np.testing.assert_array_equal(ro, before, err_msg=case)
