@@ -113,6 +113,12 @@ class ExactSum:
         return state
 
     def copy(self):
+        """An independent copy.
+
+        Returns
+        -------
+        ExactSum
+        """
         new = ExactSum.__new__(ExactSum)
         new.__dict__.update(self.__dict__)
         new._limbs = self._limbs.copy()
@@ -151,8 +157,19 @@ class ExactSum:
 
     # -- arithmetic --------------------------------------------------------
     def add(self, x):
-        """Add an array of ``shape`` (any real dtype; converted to float64 exactly
-        when it is float32 or an integer of at most 53 bits). Returns self."""
+        """Add an array exactly.
+
+        Parameters
+        ----------
+        x : array_like of shape ``shape``
+            Finite real values (float32, and integers of at most 53 bits,
+            convert to float64 exactly).
+
+        Returns
+        -------
+        ExactSum
+            ``self``.
+        """
         x = np.asarray(x)
         if x.shape != self.shape:
             raise ValueError(f"ExactSum of shape {self.shape} cannot add an array of "
@@ -213,7 +230,18 @@ class ExactSum:
         return self
 
     def merge(self, other):
-        """Add another ExactSum of the same shape into this one. Returns self."""
+        """Add another ExactSum of the same shape into this one, exactly.
+
+        Parameters
+        ----------
+        other : ExactSum
+            Left unchanged.
+
+        Returns
+        -------
+        ExactSum
+            ``self``.
+        """
         if not isinstance(other, ExactSum):
             raise TypeError(f"cannot merge an ExactSum with {type(other).__name__}")
         if other.shape != self.shape:
@@ -237,7 +265,14 @@ class ExactSum:
 
     # -- reading -----------------------------------------------------------
     def value(self):
-        """The sum, correctly rounded to float64, as an array of ``shape``."""
+        """The sum, correctly rounded to float64.
+
+        Returns
+        -------
+        ndarray of shape ``shape``
+            A new float64 array (ties round to even; beyond the largest
+            double, ``inf``).
+        """
         if self._cache is None:
             self._cache = self._read()
         return self._cache.copy()
@@ -359,8 +394,7 @@ def _as_float_rewards(rewards, target):
 
 
 class GradientAccumulator:
-    r"""Running sums for score-function gradients of one fixed distribution,
-    mergeable exactly.
+    r"""Running sums for score-function gradients of one distribution, mergeable exactly.
 
     Feed it chunks with :meth:`update`; read the estimate with :meth:`grad`
     and its standard error with :meth:`stderr`, for any of the baselines that
@@ -376,7 +410,9 @@ class GradientAccumulator:
     second_moments : bool, default True
         Keep :math:`Q_0, Q_1, Q_2` (sums of :math:`s^2`, :math:`f s^2`,
         :math:`f^2 s^2`), needed by :meth:`stderr` and by
-        ``baseline="optimal"``. They cost a ``dist.score`` per chunk.
+        ``baseline="optimal"``. They cost a ``dist.score`` per chunk
+        (Gaussians) or one more ``weighted_score`` pass (Categorical,
+        Bernoulli).
     shift : float, default 0.0
         A reference reward subtracted from every reward before summing and
         added back when reading. It changes no result mathematically; it
@@ -385,9 +421,9 @@ class GradientAccumulator:
         a rough guess of the mean reward. Only accumulators with the same
         shift merge.
 
-    Baselines
-    ---------
-    With :math:`n` samples (per batch element):
+    Notes
+    -----
+    Baselines, with :math:`n` samples (per batch element):
 
     ``"none"`` or a float ``c``
         :math:`b = 0` or :math:`c`: unbiased.
@@ -450,7 +486,7 @@ class GradientAccumulator:
 
     # -- feeding -----------------------------------------------------------
     def update(self, value, rewards):
-        """Add a chunk of samples and their rewards. Returns self.
+        """Add a chunk of samples and their rewards.
 
         Parameters
         ----------
@@ -458,6 +494,11 @@ class GradientAccumulator:
             Draws from ``dist`` (any number of sample dimensions).
         rewards : array, broadcastable to ``sample_shape + batch_shape``
             As for :func:`scorefast.reinforce_grad` (finite).
+
+        Returns
+        -------
+        GradientAccumulator
+            ``self``. On an error (bad rewards, overflow) nothing was added.
         """
         dist = self.dist
         value = np.asarray(value)
@@ -538,7 +579,12 @@ class GradientAccumulator:
                              "(family, dtype or parameters differ)")
 
     def copy(self):
-        """An independent copy (sharing the distribution, which is immutable)."""
+        """An independent copy (sharing the distribution, which is immutable).
+
+        Returns
+        -------
+        GradientAccumulator
+        """
         new = GradientAccumulator.__new__(GradientAccumulator)
         new.__dict__.update(self.__dict__)
         new._sf, new._sff = self._sf.copy(), self._sff.copy()
@@ -549,7 +595,19 @@ class GradientAccumulator:
         """A new accumulator holding the samples of this one and of ``others``.
 
         Exact: ``a.merge(b)``, ``b.merge(a)``, ``a.merge(b).merge(c)`` and
-        ``a.merge(b.merge(c))`` give identical results, bit for bit."""
+        ``a.merge(b.merge(c))`` give identical results, bit for bit.
+
+        Parameters
+        ----------
+        *others : GradientAccumulator
+            Accumulators of an equal distribution (same family, dtype and
+            parameters), with the same ``second_moments`` and ``shift``.
+            They are left unchanged, as is ``self``.
+
+        Returns
+        -------
+        GradientAccumulator
+        """
         for o in others:
             self._check_compatible(o)
         new = self.copy()
@@ -578,12 +636,22 @@ class GradientAccumulator:
         return (self._sf.value() / self.n).reshape(self._batch_shape + (1,) * extra)
 
     def mean_reward(self):
-        """Mean reward per batch element (shape ``batch_shape``)."""
+        """Mean reward per batch element.
+
+        Returns
+        -------
+        ndarray of shape ``batch_shape``
+        """
         self._need(1)
         return self._sf.value() / self.n + self.shift
 
     def reward_variance(self):
-        """Sample variance (``ddof=1``) of the rewards per batch element."""
+        """Sample variance (``ddof=1``) of the rewards per batch element.
+
+        Returns
+        -------
+        ndarray of shape ``batch_shape``
+        """
         self._need(2)
         sf, sff = self._sf.value(), self._sff.value()
         return np.maximum((sff - sf * sf / self.n) / (self.n - 1), 0.0)
@@ -628,9 +696,18 @@ class GradientAccumulator:
         return bs, 1.0
 
     def baseline(self, baseline="loo"):
-        """The baseline :math:`b` that ``grad(baseline)`` uses, per parameter
-        coordinate (a tuple for Gaussians); for ``"loo"`` the full-sample mean
-        that, with the factor :math:`n/(n-1)`, forms the leave-one-out estimate."""
+        """The baseline :math:`b` that ``grad(baseline)`` uses, per parameter coordinate.
+
+        Parameters
+        ----------
+        baseline : {"none", "mean", "loo", "optimal"} or float
+
+        Returns
+        -------
+        ndarray of the parameters' shape, or a pair for Gaussians
+            For ``"loo"``: the full-sample mean that, with the factor
+            :math:`n/(n-1)`, forms the leave-one-out estimate.
+        """
         bs, _ = self._baseline_parts(baseline)
         return self._wrap([np.broadcast_to(b + self.shift, self._param_shape).copy()
                            for b in bs])
@@ -643,10 +720,20 @@ class GradientAccumulator:
 
     def grad(self, baseline="loo", reduction="mean"):
         r"""The gradient estimate :math:`\frac{1}{N} \sum (f - b) \nabla \log p`
-        over every sample accumulated, :math:`N` = samples x batch elements
-        (``"mean"``, as :func:`scorefast.reinforce_grad`) or 1 (``"sum"``).
+        over every sample accumulated.
 
-        Returns float64 arrays of the parameters' shape (a pair for Gaussians).
+        Parameters
+        ----------
+        baseline : {"none", "mean", "loo", "optimal"} or float, default "loo"
+            See the class documentation.
+        reduction : {"mean", "sum"}
+            :math:`N` = samples x batch elements (``"mean"``, as
+            :func:`scorefast.reinforce_grad`) or 1 (``"sum"``).
+
+        Returns
+        -------
+        ndarray of the parameters' shape, or a pair for Gaussians
+            float64.
         """
         norm = self._norm(reduction)
         bs, factor = self._baseline_parts(baseline)
@@ -657,11 +744,22 @@ class GradientAccumulator:
         return self._wrap(out)
 
     def stderr(self, baseline="loo", reduction="mean"):
-        r"""Standard error of :meth:`grad`, per coordinate: the sample
-        standard deviation (``ddof=1``) of the per-sample terms
+        r"""Standard error of :meth:`grad`, per coordinate.
+
+        The sample standard deviation (``ddof=1``) of the per-sample terms
         :math:`(f - b) \nabla \log p` (scaled as the estimate is), times
-        :math:`\sqrt{n}` / the normaliser. Needs ``second_moments=True``
-        and at least 2 samples."""
+        :math:`\sqrt{n}` over the normaliser. Needs ``second_moments=True``
+        and at least 2 samples.
+
+        Parameters
+        ----------
+        baseline : {"none", "mean", "loo", "optimal"} or float, default "loo"
+        reduction : {"mean", "sum"}
+
+        Returns
+        -------
+        ndarray of the parameters' shape, or a pair for Gaussians
+        """
         if not self.second_moments:
             raise ValueError("stderr needs second_moments=True")
         self._need(2)
@@ -686,8 +784,17 @@ class GradientAccumulator:
 
 
 def merge_all(accumulators):
-    """Merge a non-empty iterable of accumulators into a new one (any order,
-    any grouping gives the same result)."""
+    """Merge accumulators into a new one (any order and grouping give the same bits).
+
+    Parameters
+    ----------
+    accumulators : iterable of GradientAccumulator
+        At least one.
+
+    Returns
+    -------
+    GradientAccumulator
+    """
     accs = list(accumulators)
     if not accs:
         raise ValueError("merge_all needs at least one accumulator")
@@ -697,16 +804,38 @@ def merge_all(accumulators):
 # -- the chunked path ----------------------------------------------------------
 
 class GradientEstimate(NamedTuple):
-    """What :func:`estimate` returns."""
-    grad: object            #: the estimate (a pair for Gaussians)
-    stderr: object          #: its standard error (None without second moments)
-    n_samples: int          #: number of samples drawn
-    accumulator: GradientAccumulator    #: the sums, for other baselines or merging
+    """What :func:`estimate` returns.
+
+    Parameters
+    ----------
+    grad : ndarray or pair of ndarray
+        The estimate (a pair for Gaussians).
+    stderr : ndarray, pair of ndarray, or None
+        Its standard error (None without second moments).
+    n_samples : int
+        Number of samples drawn.
+    accumulator : GradientAccumulator
+        The sums, for other baselines or for merging.
+    """
+    grad: object
+    stderr: object
+    n_samples: int
+    accumulator: GradientAccumulator
 
 
 def default_chunk_size(dist):
-    """Samples per chunk when none is given: about 2**20 parameter-sized
-    entries (8 MiB per float64 array of per-sample scores), at least 64."""
+    """Samples per chunk when none is given.
+
+    Parameters
+    ----------
+    dist : Distribution
+
+    Returns
+    -------
+    int
+        About 2**20 parameter-sized entries (8 MiB per float64 array of
+        per-sample scores), at least 64.
+    """
     return max(64, (1 << 20) // max(1, math.prod(dist._param_shape)))
 
 
@@ -723,16 +852,42 @@ def _check_counts(n_samples, chunk_size):
 
 
 def chunk_sizes(n_samples, chunk_size):
-    """Sizes of the chunks that ``n_samples`` is cut into: ``chunk_size``
-    each, the last one smaller when it does not divide ``n_samples``."""
+    """Sizes of the chunks that ``n_samples`` is cut into.
+
+    Parameters
+    ----------
+    n_samples : int >= 0
+    chunk_size : int >= 1
+
+    Returns
+    -------
+    list of int
+        ``chunk_size`` each, the last one smaller when it does not divide
+        ``n_samples``.
+    """
     n_samples, chunk_size = _check_counts(n_samples, chunk_size)
     full, rest = divmod(n_samples, chunk_size)
     return [chunk_size] * full + ([rest] if rest else [])
 
 
 def draw_chunk(dist, seed, j, size, antithetic=False):
-    """Chunk ``j``: ``dist.sample(size, rng=block_rng(seed, j))`` (Gaussians
-    with ``antithetic=True`` draw mirrored pairs; ``size`` must be even)."""
+    """Draw chunk ``j``: ``dist.sample(size, rng=block_rng(seed, j))``.
+
+    Parameters
+    ----------
+    dist : Distribution
+    seed : int >= 0 or numpy.random.SeedSequence
+    j : int >= 0
+        The chunk index.
+    size : int
+        Samples in the chunk.
+    antithetic : bool
+        Mirrored pairs (Gaussians; ``size`` must be even).
+
+    Returns
+    -------
+    ndarray of shape ``(size,) + batch_shape (+ event_shape)``
+    """
     rng = block_rng(seed, j)
     if antithetic:
         return dist.sample(size, rng=rng, antithetic=True)
@@ -786,12 +941,25 @@ class _Progress:
 
 def accumulate_chunks(dist, reward_fn, n_samples, chunk_size, seed, chunks=None, *,
                       second_moments=True, shift=0.0, antithetic=False, progress=False):
-    """A GradientAccumulator over chunks ``chunks`` (indices into the
-    partition of ``n_samples`` by ``chunk_size``; all of them by default).
+    """Accumulate some or all of the chunks of a chunked estimate.
 
     Chunk ``j`` is drawn by :func:`draw_chunk` and its rewards are
     ``reward_fn(values)``; only one chunk is in memory at a time. This is
     what each Dask task of :func:`scorefast.dask.estimate` runs.
+
+    Parameters
+    ----------
+    dist, reward_fn, n_samples, chunk_size, seed :
+        As for :func:`estimate` (``chunk_size`` required).
+    chunks : iterable of int, optional
+        Indices into the partition of ``n_samples`` by ``chunk_size``
+        (:func:`chunk_sizes`); all of them by default.
+    second_moments, shift, antithetic, progress :
+        As for :func:`estimate` (no progress bar by default).
+
+    Returns
+    -------
+    GradientAccumulator
     """
     sizes = chunk_sizes(n_samples, chunk_size)
     idx = range(len(sizes)) if chunks is None else chunks
@@ -815,7 +983,17 @@ def accumulate_chunks(dist, reward_fn, n_samples, chunk_size, seed, chunks=None,
 
 def accumulate(dist, reward_fn, n_samples, chunk_size=None, seed=0, *,
                second_moments=True, shift=0.0, antithetic=False, progress=None):
-    """:func:`estimate`'s accumulator, without reading an estimate from it."""
+    """The accumulator of :func:`estimate`, without reading an estimate from it.
+
+    Parameters
+    ----------
+    dist, reward_fn, n_samples, chunk_size, seed, second_moments, shift, antithetic, progress :
+        As for :func:`estimate`.
+
+    Returns
+    -------
+    GradientAccumulator
+    """
     if chunk_size is None:
         chunk_size = default_chunk_size(dist)
     return accumulate_chunks(dist, reward_fn, n_samples, chunk_size, seed,

@@ -63,10 +63,22 @@ def _merge(*accs):
 def accumulate_delayed(dist, reward_fn, n_samples, chunk_size=None, seed=0, *,
                        chunks_per_task=None, split_every=8, second_moments=True, shift=0.0,
                        antithetic=False, num_threads=None):
-    """A ``dask.delayed`` object for the merged accumulator (not computed):
-    leaf tasks of ``chunks_per_task`` consecutive chunks each, merged
+    """The merged accumulator as a ``dask.delayed`` object, not computed.
+
+    Leaf tasks of ``chunks_per_task`` consecutive chunks each, merged
     ``split_every`` at a time. Compose it into a larger graph, or call
-    ``dask.compute`` on it; see :func:`estimate` for the parameters."""
+    ``dask.compute`` on it.
+
+    Parameters
+    ----------
+    dist, reward_fn, n_samples, chunk_size, seed, chunks_per_task, split_every, second_moments, shift, antithetic, num_threads :
+        As for :func:`estimate`.
+
+    Returns
+    -------
+    dask.delayed.Delayed
+        Computes to a :class:`~scorefast.accumulate.GradientAccumulator`.
+    """
     if chunk_size is None:
         chunk_size = _acc.default_chunk_size(dist)
     sizes = _acc.chunk_sizes(n_samples, chunk_size)
@@ -101,8 +113,17 @@ def accumulate_delayed(dist, reward_fn, n_samples, chunk_size=None, seed=0, *,
 def accumulate(dist, reward_fn, n_samples, chunk_size=None, seed=0, *, client=None,
                chunks_per_task=None, split_every=8, second_moments=True, shift=0.0,
                antithetic=False, num_threads=None):
-    """The merged :class:`~scorefast.accumulate.GradientAccumulator`, computed
-    on the cluster; see :func:`estimate`."""
+    """The merged accumulator of :func:`estimate`, computed on the cluster.
+
+    Parameters
+    ----------
+    dist, reward_fn, n_samples, chunk_size, seed, client, chunks_per_task, split_every, second_moments, shift, antithetic, num_threads :
+        As for :func:`estimate`.
+
+    Returns
+    -------
+    scorefast.accumulate.GradientAccumulator
+    """
     root = accumulate_delayed(dist, reward_fn, n_samples, chunk_size, seed,
                               chunks_per_task=chunks_per_task, split_every=split_every,
                               second_moments=second_moments, shift=shift,
@@ -120,8 +141,7 @@ def estimate(dist, reward_fn, n_samples, chunk_size=None, seed=0, baseline="loo"
 
     Parameters
     ----------
-    dist, reward_fn, n_samples, chunk_size, seed, baseline, reduction,
-    second_moments, shift, antithetic :
+    dist, reward_fn, n_samples, chunk_size, seed, baseline, reduction, second_moments, shift, antithetic :
         As for :func:`scorefast.accumulate.estimate`. Chunk ``j`` is drawn on
         whichever worker runs it, from ``block_rng(seed, j)``.
     client : dask.distributed.Client, optional
@@ -166,6 +186,19 @@ def throughput(workers=(1, 2), n_samples=2_000_000, chunk_size=50_000, dim=50, r
     default threads. Every timing is the best of ``repeat`` runs (after a
     warm-up), cluster start-up excluded; every run's gradient is checked to
     equal the single-process one bit for bit.
+
+    Parameters
+    ----------
+    workers : sequence of int
+        Worker process counts to measure.
+    n_samples, chunk_size : int
+        The estimate timed.
+    dim : int
+        Coordinates of the DiagNormal.
+    repeat : int
+        Timed runs per row (the best is kept).
+    verbose : bool
+        Print the table.
 
     Returns
     -------

@@ -99,11 +99,27 @@ def block_rng(seed, block, bit_generator=np.random.PCG64):
     block : int >= 0 or tuple of int >= 0
     bit_generator : numpy BitGenerator class, default ``numpy.random.PCG64``
         (numpy's default, as in ``np.random.default_rng``).
+
+    Returns
+    -------
+    numpy.random.Generator
     """
     return np.random.Generator(bit_generator(block_seed(seed, block)))
 
 
 def block_normal(seed, block, shape, dtype=np.float64):
-    """Standard normal noise of ``shape`` for block ``block`` of ``seed``:
-    ``block_rng(seed, block).standard_normal(shape, dtype)``."""
+    """Standard normal noise for block ``block`` of ``seed``.
+
+    Parameters
+    ----------
+    seed : int >= 0 or numpy.random.SeedSequence
+    block : int >= 0 or tuple of int >= 0
+    shape : int or tuple of int
+    dtype : float64 or float32
+
+    Returns
+    -------
+    ndarray
+        ``block_rng(seed, block).standard_normal(shape, dtype)``.
+    """
     return block_rng(seed, block).standard_normal(shape, dtype=dtype)
