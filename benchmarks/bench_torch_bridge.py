@@ -10,9 +10,12 @@
 ``TrainStep`` times the whole step (forward, sampling, rewards, gradient,
 optimiser step); ``GradStep`` only the part that differs once the actions are
 fixed (log-probabilities, advantages, loss and backward, against one
-``reinforce_backward`` call). Skipped when torch is not installed.
+``reinforce_backward`` call). ``threads``: 1 runs both libraries on one
+thread (the computation itself); 0 leaves both at their defaults (all cores
+each: on a small or busy machine their spinning OpenMP threads compete).
+Skipped when torch is not installed.
 
-Run it standalone (``python benchmarks/bench_torch_bridge.py``) for a table.
+Run it standalone for a table: ``python benchmarks/bench_torch_bridge.py [threads]``.
 """
 import time
 
@@ -24,6 +27,18 @@ SIZES = {
     "wide": (512, 1024, 8, 32, 128),
 }
 WAYS = ["torch", "scorefast"]
+THREADS = [1, 0]
+
+
+def _threads(n):
+    """Both libraries on n threads; n = 0: their defaults."""
+    import torch
+    import scorefast as sf
+
+    if not hasattr(_threads, "torch_default"):
+        _threads.torch_default = torch.get_num_threads()
+    torch.set_num_threads(n or _threads.torch_default)
+    sf.set_num_threads(n or None)
 
 
 def _setup(size, way):
@@ -86,45 +101,42 @@ def _setup(size, way):
 class TrainStep:
     """One REINFORCE training step of a two-layer policy network."""
 
-    params = [list(SIZES), WAYS]
-    param_names = ["size", "way"]
+    params = [list(SIZES), WAYS, THREADS]
+    param_names = ["size", "way", "threads"]
     timeout = 120
+    which = 0
 
-    def setup(self, size, way):
-        self.step, _ = _setup(size, way)
+    def setup(self, size, way, threads):
+        self.step = _setup(size, way)[self.which]
+        _threads(threads)
         self.step()                                  # warm-up
 
-    def time_step(self, size, way):
+    def teardown(self, size, way, threads):
+        _threads(0)
+
+    def time_step(self, size, way, threads):
         self.step()
 
 
-class GradStep:
+class GradStep(TrainStep):
     """Gradient of the REINFORCE surrogate through the network, actions fixed."""
 
-    params = [list(SIZES), WAYS]
-    param_names = ["size", "way"]
-    timeout = 120
-
-    def setup(self, size, way):
-        _, self.step = _setup(size, way)
-        self.step()
-
-    def time_step(self, size, way):
-        self.step()
+    which = 1
 
 
-def _table(repeat=7, number=None):
-    """Median time per call of every benchmark, printed as a table."""
+def _table(threads=1, repeat=7, number=None):
+    """Median and minimum time per call of every benchmark, printed as a table."""
+    print(f"threads: {threads or 'defaults'}")
     print(f"{'benchmark':10s} {'size':6s} {'way':10s} {'median':>10s} {'min':>10s}")
     for cls in (TrainStep, GradStep):
         for size in SIZES:
             for way in WAYS:
                 try:
-                    fns = _setup(size, way)
+                    fn = _setup(size, way)[cls.which]
                 except NotImplementedError as e:
                     print(f"{cls.__name__:10s} {size:6s} {way:10s} skipped: {e}")
                     continue
-                fn = fns[0] if cls is TrainStep else fns[1]
+                _threads(threads)
                 fn()
                 t0 = time.perf_counter()
                 fn()
@@ -141,4 +153,6 @@ def _table(repeat=7, number=None):
 
 
 if __name__ == "__main__":
-    _table()
+    import sys
+
+    _table(threads=int(sys.argv[1]) if len(sys.argv) > 1 else 1)
