@@ -48,6 +48,7 @@ import math
 import numbers
 import sys
 import time
+import types
 from typing import NamedTuple
 
 import numpy as np
@@ -459,6 +460,10 @@ class GradientAccumulator:
     :math:`\sum f^2 s`) rounded to float32; everything else is float64.
     Results are float64.
     """
+
+    # GradientAccumulator[Categorical] in annotations (the stub is generic
+    # over the distribution, which fixes the type of grad and stderr)
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(self, dist, *, second_moments=True, shift=0.0):
         if not hasattr(dist, "weighted_score") or not hasattr(dist, "_param_names"):
