@@ -233,3 +233,139 @@ def test_inputs_are_not_modified(dtype):
         before = ro.copy()
         fn(ro)
         np.testing.assert_array_equal(ro, before, err_msg=case)
+
+
+# -- the families and one valid call of every method ------------------------------------------
+def _families(dt=np.float64):
+    """name -> (distribution, a valid value with sample_shape (2,), weights)."""
+    rng = np.random.default_rng(3)
+    L = rng.normal(size=(3, 4)).astype(dt)
+    S = (0.5 + rng.random((3, 4))).astype(dt)
+    return {
+        "Categorical": (sf.Categorical(L), rng.integers(0, 4, (2, 3)), np.ones((2, 3), dt)),
+        "Bernoulli": (sf.Bernoulli(L), (rng.random((2, 3, 4)) < 0.5).astype(dt),
+                      np.ones((2, 3, 4), dt)),
+        "Normal": (sf.Normal(L, S), rng.normal(size=(2, 3, 4)).astype(dt), np.ones((2, 3, 4), dt)),
+        "DiagNormal": (sf.DiagNormal(L, S), rng.normal(size=(2, 3, 4)).astype(dt),
+                       np.ones((2, 3), dt)),
+    }
+
+
+FAMILIES = list(_families())
+
+
+def _methods(d, v, w):
+    """Every method that takes a value (and weights), by name."""
+    calls = {
+        "log_prob": lambda v=v: d.log_prob(v),
+        "score": lambda v=v: d.score(v),
+        "weighted_score": lambda v=v, w=w: d.weighted_score(v, w),
+    }
+    for b in ("none", "loo", "group", "optimal", 0.5):
+        calls[f"reinforce_grad[{b}]"] = lambda v=v, w=w, b=b: sf.reinforce_grad(d, v, w, baseline=b)
+    calls["reinforce_grad[groups]"] = lambda v=v, w=w: sf.reinforce_grad(
+        d, v, w, baseline="mean", groups=[0, 1])
+    calls["reinforce_grad[EMA]"] = lambda v=v, w=w: sf.reinforce_grad(
+        d, v, w, baseline=sf.EMABaseline(0.9))
+    if isinstance(d, (sf.Normal, sf.DiagNormal)):
+        calls["pathwise_grad"] = lambda v=v: sf.pathwise_grad(d, v, np.ones(np.shape(v)))
+    return calls
+
+
+CALLS = [pytest.param(f, m, id=f"{f}-{m}") for f, fam in _families().items()
+         for m in _methods(*fam)]
+WEIGHTED_CALLS = [p for p in CALLS if p.values[1] not in ("log_prob", "score")]
+
+
+def _call(family, method, value=None, weights=None):
+    d, v, w = _families()[family]
+    calls = _methods(d, v if value is None else value, w if weights is None else weights)
+    return calls[method]()
+
+
+# -- dtypes -------------------------------------------------------------------------------------
+NON_REAL = {
+    "complex": lambda s: np.zeros(s, complex),
+    "object": lambda s: np.zeros(s, object),
+    "str": lambda s: np.full(s, "a"),
+    "bytes": lambda s: np.full(s, b"a"),
+    "datetime": lambda s: np.zeros(s, "M8[s]"),
+    "timedelta": lambda s: np.zeros(s, "m8[s]"),
+    "void": lambda s: np.zeros(s, "V8"),
+    "structured": lambda s: np.zeros(s, [("a", "f8")]),
+}
+
+
+@pytest.mark.parametrize("kind", list(NON_REAL))
+def test_non_real_parameters_are_type_errors(kind):
+    bad = NON_REAL[kind]
+    for name, make in [("logits", lambda: sf.Categorical(bad((3, 4)))),
+                       ("logits", lambda: sf.Bernoulli(bad((3, 4)))),
+                       ("loc", lambda: sf.Normal(bad((3, 4)), 1.0)),
+                       ("scale", lambda: sf.Normal(0.0, bad((3, 4)))),
+                       ("loc", lambda: sf.DiagNormal(bad((3, 4)), 1.0)),
+                       ("scale", lambda: sf.DiagNormal(0.0, bad((3, 4))))]:
+        with pytest.raises(TypeError, match=name):
+            make()
+
+
+@pytest.mark.parametrize("kind", list(NON_REAL))
+@pytest.mark.parametrize("family, method", CALLS)
+def test_non_real_values_are_type_errors(family, method, kind):
+    d, v, w = _families()[family]
+    with pytest.raises(TypeError, match="value"):
+        _call(family, method, value=NON_REAL[kind](np.shape(v)))
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.float32, np.bool_], ids=str)
+@pytest.mark.parametrize("family, method", [p for p in CALLS if p.values[0] == "Categorical"])
+def test_categorical_values_must_be_integers(family, method, dt):
+    d, v, w = _families()[family]
+    with pytest.raises(TypeError, match="value"):
+        _call(family, method, value=v.astype(dt))
+
+
+@pytest.mark.parametrize("kind", list(NON_REAL))
+@pytest.mark.parametrize("family, method", WEIGHTED_CALLS)
+def test_non_real_weights_are_type_errors(family, method, kind):
+    d, v, w = _families()[family]
+    name = "grad_f" if method == "pathwise_grad" else \
+        "weights" if method == "weighted_score" else "rewards"
+    if method == "pathwise_grad":
+        with pytest.raises(TypeError, match=name):
+            sf.pathwise_grad(d, v, NON_REAL[kind](np.shape(v)))
+        return
+    with pytest.raises(TypeError, match=name):
+        _call(family, method, weights=NON_REAL[kind](np.shape(w)))
+
+
+@pytest.mark.parametrize("kind", list(NON_REAL))
+def test_non_real_rewards_and_fitness_are_type_errors(kind):
+    bad = NON_REAL[kind]((4, 3))
+    for name, fn in [("rewards", lambda: sf.advantages(bad, "loo")),
+                     ("rewards", lambda: sf.advantages(bad, 1.0)),
+                     ("rewards", lambda: sf.EMABaseline(0.9)(bad)),
+                     ("rewards", lambda: sf.EMABaseline(0.9).update(bad)),
+                     ("f", lambda: sf.centered_ranks(bad)),
+                     ("f", lambda: sf.nes_utilities(bad))]:
+        with pytest.raises(TypeError, match=name):
+            fn()
+
+
+def test_other_real_dtypes_work():
+    """Integer, bool, float16 and long double inputs are converted: float32 is
+    kept, everything else computes in float64."""
+    for x in (np.arange(4, dtype=np.int8), np.arange(4, dtype=np.uint64),
+              np.array([True, False, True, False]), np.arange(4, dtype=np.float16),
+              np.arange(4, dtype=np.longdouble)):
+        assert sf.Categorical(x).dtype == np.float64
+        assert sf.Bernoulli(x).dtype == np.float64
+        assert sf.Normal(x, 1.0 + x).dtype == np.float64
+        np.testing.assert_array_equal(sf.Categorical(x).probs,
+                                      sf.Categorical(x.astype(np.float64)).probs)
+    v = np.array([[0, 1, 2], [3, 0, 1]])
+    d = sf.Categorical(np.zeros((3, 4)))
+    for vd in (np.int8, np.uint8, np.int16, np.uint32, np.int32, np.uint64, ">i8"):
+        np.testing.assert_array_equal(d.log_prob(v.astype(vd)), d.log_prob(v))
+        np.testing.assert_array_equal(sf.reinforce_grad(d, v.astype(vd), np.ones((2, 3))),
+                                      sf.reinforce_grad(d, v, np.ones((2, 3))))
