@@ -79,7 +79,7 @@ static double SF_FN(row_entropy)(sf_index K, const SF_T *l, const double *nm)
     for (sf_index k = 0; k < K; k++) {
         double logp = ((double)l[k] - nm[0]) - nm[1];
         double p = sf_exp(logp);
-        h += p > 0.0 ? -p * logp : 0.0;     /* a masked class adds 0 */
+        h += p == 0.0 ? 0.0 : -p * logp;    /* a masked class adds 0; NaN propagates */
     }
     return h;
 }

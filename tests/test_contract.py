@@ -369,3 +369,195 @@ def test_other_real_dtypes_work():
         np.testing.assert_array_equal(d.log_prob(v.astype(vd)), d.log_prob(v))
         np.testing.assert_array_equal(sf.reinforce_grad(d, v.astype(vd), np.ones((2, 3))),
                                       sf.reinforce_grad(d, v, np.ones((2, 3))))
+
+
+# -- NaN and inf: an error by default, propagated (never a crash) with validate=False --------
+NONFINITE = [np.nan, np.inf, -np.inf]
+
+
+def _with(arr, bad, where=(0, 1)):
+    arr = np.array(arr, dtype=np.float64, copy=True)
+    arr[where] = bad
+    return arr
+
+
+@pytest.mark.parametrize("bad", NONFINITE, ids=str)
+def test_non_finite_parameters_are_value_errors(dtype, bad):
+    L = np.zeros((3, 4), dtype)
+    cases = [("logits", lambda a: sf.Bernoulli(a)), ("loc", lambda a: sf.Normal(a, 1.0)),
+             ("scale", lambda a: sf.Normal(0.0, a)), ("loc", lambda a: sf.DiagNormal(a, 1.0)),
+             ("scale", lambda a: sf.DiagNormal(0.0, a))]
+    if bad != -np.inf:
+        cases.append(("logits", lambda a: sf.Categorical(a)))     # -inf masks a class
+    for name, make in cases:
+        a = (L + 1).astype(dtype)
+        a[1, 2] = bad
+        with pytest.raises(ValueError, match=name):
+            make(a)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, -0.0, 5e-324 * 0], ids=str)
+def test_non_positive_scale_is_a_value_error(bad):
+    with pytest.raises(ValueError, match="scale"):
+        sf.Normal(np.zeros(3), _with(np.ones(3), bad, 1))
+
+
+@pytest.mark.parametrize("bad", NONFINITE, ids=str)
+@pytest.mark.parametrize("family, method", WEIGHTED_CALLS)
+def test_non_finite_weights_and_rewards_are_value_errors(family, method, bad):
+    d, v, w = _families()[family]
+    if method == "pathwise_grad":
+        with pytest.raises(ValueError, match="grad_f"):
+            sf.pathwise_grad(d, v, _with(np.ones(np.shape(v)), bad, (1, 2)))
+        return
+    name = "weights" if method == "weighted_score" else "rewards"
+    with pytest.raises(ValueError, match=name):
+        _call(family, method, weights=_with(w, bad, (1, 2)))
+
+
+@pytest.mark.parametrize("bad", NONFINITE, ids=str)
+@pytest.mark.parametrize("family, method", [p for p in CALLS if p.values[0] in ("Normal", "DiagNormal")])
+def test_non_finite_gaussian_values_are_value_errors(family, method, bad):
+    d, v, w = _families()[family]
+    with pytest.raises(ValueError, match="value"):
+        _call(family, method, value=_with(v, bad, (1, 2)))
+
+
+@pytest.mark.parametrize("bad", NONFINITE, ids=str)
+def test_non_finite_rewards_elsewhere(bad):
+    r = _with(np.ones((4, 3)), bad, (2, 1))
+    for fn in (lambda: sf.advantages(r, "none"), lambda: sf.advantages(r, 0.5),
+               lambda: sf.advantages(r, "group", groups=[0, 0, 1, 1]),
+               lambda: sf.EMABaseline(0.5)(r), lambda: sf.EMABaseline(0.5).update(r)):
+        with pytest.raises(ValueError, match="rewards"):
+            fn()
+    # fitness shaping ranks: inf is a fitness like any other, NaN has no rank
+    if np.isnan(bad):
+        for fn in (sf.centered_ranks, sf.nes_utilities):
+            with pytest.raises(ValueError, match="NaN"):
+                fn(r)
+    else:
+        assert np.isfinite(sf.centered_ranks(r)).all() and np.isfinite(sf.nes_utilities(r)).all()
+
+
+def _unvalidated(dt):
+    """Each family built with validate=False from parameters holding NaN and inf."""
+    L = np.array([[0.0, np.nan, 1.0, 2.0], [np.inf, 0.0, 1.0, -np.inf],
+                  [-np.inf, -np.inf, -np.inf, -np.inf]], dt)
+    S = np.array([[1.0, np.nan, 0.0, -1.0], [np.inf, 1.0, 1.0, 1.0], [1.0] * 4], dt)
+    return {"Categorical": sf.Categorical(L, validate=False),
+            "Bernoulli": sf.Bernoulli(L, validate=False),
+            "Normal": sf.Normal(L, S, validate=False),
+            "DiagNormal": sf.DiagNormal(L, S, validate=False)}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_validate_false_propagates_nan_and_never_crashes(dtype, family):
+    """validate=False skips the checks; every method then runs to completion
+    on NaN/inf parameters, weights and values, and the bad rows come out NaN
+    (or, for a Categorical, as draws of -1 that every method rejects)."""
+    d = _unvalidated(dtype)[family]
+    x = d.sample(3, rng=0)
+    x2, lp = d.sample_and_log_prob(3, rng=0)
+    if family == "Categorical":
+        assert (x[:, 2] == -1).all() and (x[:, 0] == -1).all() and (x[:, 1] == -1).all()
+        assert np.isnan(lp[:, :3]).all()
+        x = np.zeros((3, 3), int)
+    else:
+        assert x.shape == x2.shape
+    h = d.entropy()
+    if family == "Categorical":            # every row is invalid: NaN, +inf, all masked
+        assert np.isnan(h).all()
+    elif family == "Bernoulli":
+        assert np.isnan(h[0, 1]) and np.isfinite(h[0, [0, 2, 3]]).all()
+    else:
+        assert np.isnan(h).any()
+    lp = d.log_prob(x)
+    assert np.isnan(lp).any()
+    d.score(x)
+    w = np.full(x.shape[:2] if family in ("Categorical", "DiagNormal") else x.shape, np.nan,
+                dtype)
+    g = d.weighted_score(x, w)
+    assert all(np.isnan(part).all() for part in (g if isinstance(g, tuple) else (g,)))
+    if family in ("Normal", "DiagNormal"):
+        xv = np.full(x.shape, np.nan, dtype)
+        assert np.isnan(d.log_prob(xv)).all()
+        sf.pathwise_grad(d, x, np.ones(x.shape))
+        d.sample(4, rng=0, antithetic=True, method="numpy")
+    else:
+        d.probs
+    for b in ("none", "loo", "group", "optimal"):
+        sf.reinforce_grad(d, x, np.ones(w.shape), baseline=b)
+
+
+# -- -inf masks a class ---------------------------------------------------------------------
+def test_masked_classes(dtype):
+    """A masked class has probability zero, is never drawn, adds zero to the
+    entropy; log-probs of the other classes, entropy and gradients stay
+    finite, and the masked coordinates of every gradient are exactly zero."""
+    rng = np.random.default_rng(0)
+    L = rng.normal(size=(50, 6)).astype(dtype)
+    mask = rng.random((50, 6)) < 0.5
+    mask[np.arange(50), rng.integers(0, 6, 50)] = False        # one class left per row at least
+    L[mask] = -np.inf
+    d = sf.Categorical(L)
+    assert (d.probs[mask] == 0).all()
+    assert np.isfinite(d.entropy()).all()
+    x, lp = d.sample_and_log_prob(400, rng=1)
+    assert not mask[np.arange(50), x].any()
+    assert np.isfinite(lp).all()
+    all_classes = np.broadcast_to(np.arange(6)[:, None], (6, 50))
+    logp = d.log_prob(all_classes).T                               # (50, 6)
+    assert (logp[mask] == -np.inf).all() and np.isfinite(logp[~mask]).all()
+    s = d.score(x)
+    assert np.isfinite(s).all() and (s[:, mask] == 0).all()
+    r = rng.normal(size=(400, 50)).astype(dtype)
+    grads = [d.weighted_score(x, r)] + [sf.reinforce_grad(d, x, r, baseline=b) for b in
+                                        ("none", "mean", "loo", "group", "optimal", 1.5)]
+    grads.append(sf.reinforce_grad(d, x, r, baseline="mean", groups=np.arange(400) % 3))
+    for g in grads:
+        assert np.isfinite(g).all()
+        assert (g[mask] == 0).all()
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_every_class_masked_is_an_error(dtype, copy):
+    L = np.zeros((3, 4), dtype)
+    L[1] = -np.inf
+    with pytest.raises(ValueError, match=r"logits \(batch row 1\).*every class masked"):
+        sf.Categorical(L, copy=copy)
+
+
+# -- values outside the support -------------------------------------------------------------
+@pytest.mark.parametrize("bad", [-1, 4, 10 ** 6, -(2 ** 63), 2 ** 63 - 1], ids=str)
+@pytest.mark.parametrize("family, method", [p for p in CALLS if p.values[0] == "Categorical"])
+def test_class_index_out_of_range(family, method, bad):
+    d, v, w = _families()[family]
+    v = v.copy()
+    v[1, 2] = bad
+    with pytest.raises(ValueError, match="value"):
+        _call(family, method, value=v)
+    with pytest.raises(ValueError, match="value"):                 # broadcast against the batch
+        d.log_prob(np.array(bad))
+
+
+@pytest.mark.parametrize("bad", [0.5, 2.0, -1.0, 1e-300, np.nan, np.inf, -np.inf], ids=str)
+@pytest.mark.parametrize("family, method", [p for p in CALLS if p.values[0] == "Bernoulli"])
+def test_bernoulli_value_not_binary(dtype, family, method, bad):
+    d, v, w = _families()[family]
+    v = v.copy()
+    v[1, 2, 3] = bad
+    with pytest.raises(ValueError, match="value"):
+        _call(family, method, value=v)
+    if np.float32(bad) not in (0, 1):
+        with pytest.raises(ValueError, match="value"):
+            _call(family, method, value=v.astype(np.float32))
+    with pytest.raises(ValueError, match="value"):
+        sf.Bernoulli(np.zeros(4, dtype), validate=False).log_prob(np.array([0, 1, 2, 1]))
+
+
+def test_bernoulli_bool_and_int_values_work():
+    d, v, w = _families()["Bernoulli"]
+    for vd in (bool, np.int8, np.uint64, np.float32):
+        np.testing.assert_array_equal(d.log_prob(v.astype(vd)), d.log_prob(v))
+        np.testing.assert_array_equal(d.weighted_score(v.astype(vd), w), d.weighted_score(v, w))
