@@ -20,6 +20,15 @@ NO_BASELINE = (_categorical.BASELINE_KINDS["none"], 0.0, 0.0, 0.0, 1.0)
 _CENTRED = {_categorical.BASELINE_KINDS[k] for k in ("mean", "loo", "group")}
 
 
+def _broadcast_value(shape, batch):
+    """The shape of a value of ``shape`` broadcast against ``batch``."""
+    try:
+        return np.broadcast_shapes(shape, batch)
+    except ValueError:
+        raise ValueError(f"value of shape {tuple(shape)} does not broadcast against "
+                         f"batch_shape = {tuple(batch)}") from None
+
+
 class Distribution:
     """Shape bookkeeping shared by every family.
 
@@ -218,7 +227,7 @@ class Categorical(Distribution):
         dimensions themselves, the rows are broadcast to match."""
         value = as_value(value)
         batch = self.batch_shape
-        shape = np.broadcast_shapes(value.shape, batch)
+        shape = _broadcast_value(value.shape, batch)
         nb = len(batch)
         if shape[len(shape) - nb:] == batch:
             rows, norm = self._rows, self._norm
@@ -408,7 +417,7 @@ class Bernoulli(Distribution):
         the logits when value broadcasts the batch dimensions."""
         value = _as_binary(value, self.dtype)
         batch = self.batch_shape
-        shape = np.broadcast_shapes(value.shape, batch)
+        shape = _broadcast_value(value.shape, batch)
         if shape[len(shape) - len(batch):] == batch:
             flat = self._flat
         else:

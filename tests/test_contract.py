@@ -561,3 +561,255 @@ def test_bernoulli_bool_and_int_values_work():
     for vd in (bool, np.int8, np.uint64, np.float32):
         np.testing.assert_array_equal(d.log_prob(v.astype(vd)), d.log_prob(v))
         np.testing.assert_array_equal(d.weighted_score(v.astype(vd), w), d.weighted_score(v, w))
+
+
+# -- out= buffers -------------------------------------------------------------------------------
+def _outs_for(family, dt):
+    """(out, exception) for each kind of bad out= of a family's gradient."""
+    d, v, w = _families(dt)[family]
+    shape = d.logits.shape if family in ("Categorical", "Bernoulli") else d.loc.shape
+    other = np.float32 if dt == np.float64 else np.float64
+    ro = np.zeros(shape, dt)
+    ro.flags.writeable = False
+
+    def pair(a, b=None):
+        return (a, np.zeros(shape, dt) if b is None else b) if family in ("Normal", "DiagNormal") else a
+    both = np.zeros((2,) + shape, dt)
+    bad = {
+        "shape": (pair(np.zeros(shape[:-1] + (shape[-1] + 1,), dt)), ValueError),
+        "transposed": (pair(np.zeros(shape[::-1], dt)), ValueError),
+        "dtype": (pair(np.zeros(shape, other)), TypeError),
+        "int": (pair(np.zeros(shape, np.int64)), TypeError),
+        "strided": (pair(np.zeros(shape[:-1] + (2 * shape[-1],), dt)[..., ::2]), ValueError),
+        "fortran": (pair(np.asfortranarray(np.zeros(shape, dt))), ValueError),
+        "read-only": (pair(ro), ValueError),
+        "list": (pair(np.zeros(shape, dt).tolist()), TypeError),
+        "aliases-params": (pair(d.logits if family in ("Categorical", "Bernoulli") else d.loc), ValueError),
+    }
+    if family in ("Normal", "DiagNormal"):
+        same = np.zeros(shape, dt)
+        bad.update({
+            "not-a-tuple": (np.zeros(shape, dt), TypeError),
+            "three": ((np.zeros(shape, dt),) * 3, TypeError),
+            "list-of-two": ([np.zeros(shape, dt), np.zeros(shape, dt)], TypeError),
+            "same-array-twice": ((same, same), ValueError),
+            "overlapping-pair": ((both[0], both.reshape(-1)[3:3 + both[0].size].reshape(shape)), ValueError),
+            "aliases-scale": ((np.zeros(shape, dt), d.scale), ValueError),
+        })
+    return d, v, w, bad
+
+
+OUT_KINDS = {f: list(_outs_for(f, np.float64)[3]) for f in FAMILIES}
+
+
+@pytest.mark.parametrize("family, kind", [(f, k) for f in FAMILIES for k in OUT_KINDS[f]])
+@pytest.mark.parametrize("api", ["weighted_score", "reinforce_grad", "reinforce_grad[optimal]",
+                                 "reinforce_grad[groups]"])
+def test_bad_out(dtype, family, kind, api):
+    d, v, w, bad = _outs_for(family, dtype)
+    out, exc = bad[kind]
+    with pytest.raises(exc, match="out"):
+        if api == "weighted_score":
+            d.weighted_score(v, w, out=out)
+        elif api == "reinforce_grad":
+            sf.reinforce_grad(d, v, w, out=out)
+        elif api == "reinforce_grad[optimal]":
+            sf.reinforce_grad(d, v, w, baseline="optimal", out=out)
+        else:
+            sf.reinforce_grad(d, v, w, baseline="mean", groups=[0, 0], out=out)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_out_accumulates_and_a_failed_call_leaves_it_untouched(dtype, family):
+    d, v, w = _families(dtype)[family]
+    g = d.weighted_score(v, w)
+    out = tuple(np.zeros_like(p) for p in g) if isinstance(g, tuple) else np.zeros_like(g)
+    d.weighted_score(v, w, out=out)
+    d.weighted_score(v, w, out=out)
+    for o, p in zip(*((out, g) if isinstance(g, tuple) else ((out,), (g,)))):
+        np.testing.assert_allclose(o, 2 * p, rtol=1e-6)
+    before = [np.copy(o) for o in (out if isinstance(out, tuple) else (out,))]
+    bad_w = np.array(w, dtype=np.float64)
+    bad_w[0, 0] = np.nan
+    with pytest.raises(ValueError):
+        d.weighted_score(v, bad_w, out=out)
+    with pytest.raises(ValueError):
+        sf.reinforce_grad(d, v, bad_w, out=out)
+    if family in ("Categorical", "Bernoulli"):
+        bad_v = np.array(v)
+        bad_v.reshape(-1)[-1] = 7
+        with pytest.raises(ValueError, match="value"):
+            sf.reinforce_grad(d, bad_v, w, baseline="none", out=out)
+    for o, b in zip(out if isinstance(out, tuple) else (out,), before):
+        np.testing.assert_array_equal(o, b)
+
+
+# -- shapes that do not broadcast, wrong numbers of dimensions --------------------------------
+@pytest.mark.parametrize("family", FAMILIES)
+def test_value_of_the_wrong_shape(family):
+    d, v, w = _families()[family]
+    v = np.asarray(v)
+    wrong = [v[..., :-1], v.reshape(v.shape + (1,)), np.moveaxis(v, 0, -1)]
+    if family == "DiagNormal":
+        wrong.append(v[:, :2])
+    for bad in wrong:
+        fns = [lambda x: d.weighted_score(x, 1.0),
+               lambda x: sf.reinforce_grad(d, x, 1.0, baseline="none"),
+               lambda x: sf.reinforce_grad(d, x, np.ones(x.shape[:1]), baseline="optimal")]
+        if not (family == "Categorical" and bad.shape == v.shape + (1,)):
+            fns += [d.log_prob, d.score]       # values broadcast against the batch there
+        for fn in fns:
+            with pytest.raises(ValueError, match="value"):
+                fn(bad)
+
+
+@pytest.mark.parametrize("family, method", WEIGHTED_CALLS)
+def test_weights_of_the_wrong_shape(family, method):
+    d, v, w = _families()[family]
+    if method == "pathwise_grad":
+        for bad in (np.ones(np.shape(v)[:-1] + (5,)), np.ones((3,) + np.shape(v))):
+            with pytest.raises(ValueError, match="grad_f"):
+                sf.pathwise_grad(d, v, bad)
+        return
+    name = "weights" if method == "weighted_score" else "rewards"
+    for bad in (np.ones(np.shape(w)[:-1] + (7,)), np.ones((5,) + np.shape(w)), np.ones((3, 2))):
+        with pytest.raises(ValueError, match=name + "|groups"):
+            _call(family, method, weights=bad)
+
+
+def test_parameters_that_do_not_broadcast():
+    with pytest.raises(ValueError, match="loc.*scale.*broadcast"):
+        sf.Normal(np.zeros((3, 4)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="loc.*scale.*broadcast"):
+        sf.DiagNormal(np.zeros(3), np.ones(4))
+    with pytest.raises(ValueError, match="logits"):
+        sf.Categorical(np.float64(0.0))
+    with pytest.raises(ValueError, match="loc"):
+        sf.DiagNormal(0.0, 1.0)
+
+
+def test_broadcasting_parameters_work():
+    d = sf.Normal(np.zeros((3, 1)), np.ones((1, 4)))
+    assert d.batch_shape == (3, 4) and d.loc.flags.c_contiguous
+    x = d.sample(2, rng=0)
+    np.testing.assert_array_equal(d.log_prob(x), sf.Normal(np.zeros((3, 4)), np.ones((3, 4))).log_prob(x))
+
+
+# -- empty batches, K = 0, no samples ----------------------------------------------------------
+EMPTY = {
+    "Categorical B=0": (lambda: sf.Categorical(np.zeros((0, 4))), (3, 0), (3, 0)),
+    "Categorical (2,0,K)": (lambda: sf.Categorical(np.zeros((2, 0, 4))), (3, 2, 0), (3, 2, 0)),
+    "Bernoulli N=0": (lambda: sf.Bernoulli(np.zeros(0)), (3, 0), (3, 0)),
+    "Bernoulli (0,5)": (lambda: sf.Bernoulli(np.zeros((0, 5))), (3, 0, 5), (3, 0, 5)),
+    "Normal 0": (lambda: sf.Normal(np.zeros(0), 1.0), (3, 0), (3, 0)),
+    "DiagNormal (0,5)": (lambda: sf.DiagNormal(np.zeros((0, 5)), 1.0), (3, 0, 5), (3, 0)),
+}
+
+
+@pytest.mark.parametrize("case", list(EMPTY))
+def test_empty_batches_work(case):
+    make, vshape, wshape = EMPTY[case]
+    d = make()
+    vdt = np.int64 if isinstance(d, sf.Categorical) else np.float64
+    v, w = np.zeros(vshape, vdt), np.zeros(wshape)
+    assert d.sample(3, rng=0).shape == vshape
+    assert d.sample(0, rng=0).shape[0] == 0
+    x, lp = d.sample_and_log_prob((2, 0), rng=0)
+    assert x.size == 0 and lp.size == 0
+    assert d.log_prob(v).size == 0 and d.entropy().size == 0
+    for part in (d.score(v) if isinstance(d.score(v), tuple) else (d.score(v),)):
+        assert part.size == 0
+    pshape = d.logits.shape if hasattr(d, "logits") else d.loc.shape
+    for g in [d.weighted_score(v, w)] + [sf.reinforce_grad(d, v, w, baseline=b)
+                                         for b in ("none", "loo", "group", "optimal", 0.5)]:
+        for part in (g if isinstance(g, tuple) else (g,)):
+            assert part.shape == pshape
+    if isinstance(d, (sf.Normal, sf.DiagNormal)):
+        assert sf.pathwise_grad(d, v, v)[0].shape == pshape
+
+
+def test_no_samples():
+    """An empty sample axis: log-probs and scores are empty, weighted_score is
+    zero, reinforce_grad is an error (there is nothing to average)."""
+    for d, v, w in _families().values():
+        v0 = np.zeros((0,) + np.shape(v)[1:], np.asarray(v).dtype)
+        w0 = np.zeros((0,) + np.shape(w)[1:])
+        assert d.log_prob(v0).shape[0] == 0
+        g = d.weighted_score(v0, w0)
+        assert all((part == 0).all() for part in (g if isinstance(g, tuple) else (g,)))
+        with pytest.raises(ValueError, match="value"):
+            sf.reinforce_grad(d, v0, w0)
+    assert sf.advantages(np.zeros((0, 3)), "loo").shape == (0, 3)
+    assert sf.centered_ranks(np.zeros((0, 3))).shape == (0, 3)
+    assert sf.nes_utilities(np.zeros((0, 3))).shape == (0, 3)
+    with pytest.raises(ValueError, match="rewards"):
+        sf.EMABaseline(0.5)(np.zeros(0))
+
+
+@pytest.mark.parametrize("make", [lambda: sf.Categorical(np.zeros((3, 0))),
+                                  lambda: sf.Categorical(np.zeros(0)),
+                                  lambda: sf.Categorical(np.zeros((0, 0)))], ids=["3x0", "0", "0x0"])
+def test_no_classes_is_an_error(make):
+    with pytest.raises(ValueError, match="K >= 1"):
+        make()
+
+
+# -- sample_shape, rng and method of every family ------------------------------------------------
+@pytest.mark.parametrize("family", FAMILIES)
+def test_bad_sampling_arguments(family):
+    d = _families()[family][0]
+    samplers = [d.sample, d.sample_and_log_prob]
+    for sample in samplers:
+        for shape in (-1, (2, -1)):
+            with pytest.raises(ValueError, match="sample_shape"):
+                sample(shape, rng=0)
+        for shape in (2.5, "3", True, (1, None), [[2]]):
+            with pytest.raises(TypeError, match="sample_shape"):
+                sample(shape, rng=0)
+        for rng in ("abc", 1.5, np.random.RandomState(0), object()):
+            with pytest.raises(TypeError, match="rng"):
+                sample(2, rng=rng)
+        if family != "Categorical":
+            with pytest.raises(ValueError, match="method"):
+                sample(2, rng=0, method="ziggurat")
+    if family in ("Normal", "DiagNormal"):
+        for shape in (3, (), (3, 2)):
+            with pytest.raises(ValueError, match="antithetic"):
+                d.sample(shape, rng=0, antithetic=True)
+
+
+def test_rng_kinds_work():
+    d = sf.Categorical(np.zeros(5))
+    ref = d.sample(10, rng=np.random.default_rng(4))
+    np.testing.assert_array_equal(d.sample(10, rng=4), ref)
+    np.testing.assert_array_equal(d.sample(10, rng=np.int64(4)), ref)
+    np.testing.assert_array_equal(d.sample(10, rng=np.random.PCG64(4)), ref)
+    np.testing.assert_array_equal(d.sample(10, rng=np.random.SeedSequence(4)), ref)
+    np.testing.assert_array_equal(d.sample(np.int32(10), rng=4), ref)
+    assert d.sample(10, rng=np.random.Generator(np.random.MT19937(0))).shape == (10,)
+
+
+@pytest.mark.parametrize("dist", ["categorical", "normal"])
+def test_pathwise_grad_arguments(dist):
+    d = sf.Categorical(np.zeros(3)) if dist == "categorical" else sf.Normal(np.zeros(3), 1.0)
+    if dist == "categorical":
+        with pytest.raises(TypeError, match="dist"):
+            sf.pathwise_grad(d, np.zeros((2, 3), int), np.zeros((2, 3)))
+        return
+    with pytest.raises(ValueError, match="reduction"):
+        sf.pathwise_grad(d, np.zeros((2, 3)), np.zeros((2, 3)), reduction="max")
+    with pytest.raises(ValueError, match="grad_f"):
+        sf.pathwise_grad(d, np.zeros((2, 3)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="value"):
+        sf.pathwise_grad(d, np.zeros((2, 4)), np.zeros((2, 4)))
+
+
+def test_fitness_shaping_arguments():
+    f = np.arange(12.0).reshape(4, 3)
+    for fn in (sf.centered_ranks, sf.nes_utilities):
+        with pytest.raises(ValueError, match="axis"):
+            fn(f, axis=2)
+        with pytest.raises(TypeError):
+            fn(f, axis=1.5)
+        np.testing.assert_array_equal(fn(f[::-1], axis=0)[::-1], fn(f, axis=0))
+        np.testing.assert_array_equal(fn(f, axis=-1), fn(f, axis=1))
