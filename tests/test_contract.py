@@ -813,3 +813,69 @@ def test_fitness_shaping_arguments():
             fn(f, axis=1.5)
         np.testing.assert_array_equal(fn(f[::-1], axis=0)[::-1], fn(f, axis=0))
         np.testing.assert_array_equal(fn(f, axis=-1), fn(f, axis=1))
+
+
+# -- sizes beyond 2**31: no int32 anywhere, and no 16 GB surprise --------------------------------
+HUGE_CALLS = """
+import resource, numpy as np, scorefast as sf
+resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))     # at most 6 GiB mapped
+HUGE = 2 ** 31 + 1                                                # over int32 in one dimension
+cat, ber, nor = sf.Categorical(np.zeros(4)), sf.Bernoulli(np.zeros(3)), sf.Normal(0.0, 1.0)
+zeros = lambda *shape: np.broadcast_to(0.0, shape)
+calls = {
+    "Categorical(B > 2**31)": lambda: sf.Categorical(np.broadcast_to(np.zeros(4), (HUGE, 4))),
+    "Categorical(K > 2**31)": lambda: sf.Categorical(zeros(HUGE), copy=False),
+    "Categorical.log_prob": lambda: cat.log_prob(np.broadcast_to(np.int64(0), (HUGE,))),
+    "Categorical.weighted_score": lambda: cat.weighted_score(np.broadcast_to(np.int64(0), (HUGE,)), 1.0),
+    "Categorical.sample": lambda: cat.sample(HUGE),
+    "Categorical.sample(2**62)": lambda: cat.sample(2 ** 62),
+    "Categorical.sample(2**40 x 2**40)": lambda: cat.sample((2 ** 40, 2 ** 40)),
+    "Bernoulli(N > 2**31)": lambda: sf.Bernoulli(zeros(HUGE)),
+    "Bernoulli.log_prob": lambda: ber.log_prob(zeros(HUGE, 3)),
+    "Bernoulli.sample": lambda: ber.sample((HUGE, 2)),
+    "Normal(N > 2**31)": lambda: sf.Normal(zeros(HUGE), 1.0, copy=False),
+    "Normal.sample": lambda: nor.sample(HUGE),
+    "DiagNormal(D > 2**31)": lambda: sf.DiagNormal(zeros(HUGE), 1.0),
+    "centered_ranks": lambda: sf.centered_ranks(zeros(HUGE)),
+}
+for name, call in calls.items():
+    try:
+        call()
+        print(name, "RETURNED")
+    except (MemoryError, ValueError) as e:
+        print(name, "raised", type(e).__name__)
+"""
+
+
+def test_sizes_beyond_int32_raise_instead_of_overflowing():
+    """Arrays of more than 2**31 elements in one dimension, made as broadcast
+    views of a few bytes: each call must copy them (and run out of memory
+    cleanly, under a 6 GiB address-space limit) or raise, never overflow an
+    index into a wrong result or a crash.  Every size in src_c and the .pyx
+    is a ptrdiff_t (sf_index) or Py_ssize_t; the kernels never see an int."""
+    rc, output = run_isolated(HUGE_CALLS, timeout=300)
+    assert rc == 0, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 14, output
+    assert all("raised" in line for line in lines), output
+
+
+def test_no_int_sizes_or_indices_in_the_compiled_code():
+    """Sizes and indices are sf_index (ptrdiff_t) in src_c and Py_ssize_t in
+    the .pyx: no loop counts with an int up to a runtime bound, and no
+    size-like Cython variable is declared int."""
+    import pathlib
+    import re
+    root = pathlib.Path(__file__).resolve().parents[1]
+    loop = re.compile(r"for\s*\(\s*(?:unsigned\s+)?(?:int|long|short|int32_t|uint32_t)\s+(\w+)"
+                      r"\s*=[^;]*;\s*\1\s*[<>]=?\s*([^;]+);")
+    bad = []
+    for path in sorted((root / "src_c").glob("*.[ch]")):
+        for m in loop.finditer(path.read_text()):
+            if not m.group(2).strip().isdigit():             # a literal bound is fine
+                bad.append(f"{path.name}: {m.group(0)}")
+    sizes = r"(?:n|N|S|B|K|M|D|i|j|k|s|m|d|size|count|rows|cols)"
+    decl = re.compile(r"cdef\s+(?:unsigned\s+)?(?:int|long|short)\s+(?:" + sizes + r")\b")
+    for path in sorted((root / "scorefast").glob("*.pyx")):
+        bad += [f"{path.name}: {m.group(0)}" for m in decl.finditer(path.read_text())]
+    assert not bad, bad
