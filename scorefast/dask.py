@@ -38,7 +38,7 @@ except ImportError as exc:                            # pragma: no cover - exerc
 import numpy as np
 
 from scorefast import accumulate as _acc
-from scorefast._config import get_num_threads, set_num_threads
+from scorefast._config import set_num_threads
 
 __all__ = ["estimate", "accumulate", "accumulate_delayed", "throughput"]
 
@@ -181,9 +181,9 @@ def throughput(workers=(1, 2), n_samples=2_000_000, chunk_size=50_000, dim=50, r
 
     The workload: a ``DiagNormal`` of ``dim`` coordinates, a sphere reward,
     the leave-one-out baseline with standard errors. Each worker is a process
-    with one thread, running scorefast's kernels on one thread; row 0 is the
-    single-process :func:`scorefast.accumulate.estimate` with scorefast's
-    default threads. Every timing is the best of ``repeat`` runs (after a
+    with one thread, running scorefast's kernels on one thread; row 0 is
+    :func:`scorefast.accumulate.estimate` in this process, also with one
+    kernel thread. Every timing is the best of ``repeat`` runs (after a
     warm-up), cluster start-up excluded; every run's gradient is checked to
     equal the single-process one bit for bit.
 
@@ -202,7 +202,8 @@ def throughput(workers=(1, 2), n_samples=2_000_000, chunk_size=50_000, dim=50, r
 
     Returns
     -------
-    dict mapping workers (0 = single process) to samples per second.
+    dict
+        Maps the number of workers (0: no cluster) to samples per second.
     """
     from dask.distributed import Client, LocalCluster
     from scorefast.gaussian import DiagNormal
@@ -218,10 +219,14 @@ def throughput(workers=(1, 2), n_samples=2_000_000, chunk_size=50_000, dim=50, r
             times.append(time.perf_counter() - t0)
         return min(times), out
 
-    t, ref = best(lambda: _acc.estimate(dist, _sphere, n_samples, chunk_size, seed=1,
-                                        progress=False))
+    previous = set_num_threads(1)          # as in each worker below
+    try:
+        t, ref = best(lambda: _acc.estimate(dist, _sphere, n_samples, chunk_size, seed=1,
+                                            progress=False))
+    finally:
+        set_num_threads(previous)
     results = {0: n_samples / t}
-    rows = [(f"1 process, {get_num_threads()} kernel thread(s)", n_samples / t, None)]
+    rows = [("no cluster (this process)", n_samples / t, None)]
     for w in workers:
         with LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
                           dashboard_address=":0") as cluster, Client(cluster) as client:
