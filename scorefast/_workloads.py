@@ -217,10 +217,10 @@ def _sf_draw(d, shape, rng, method=None, antithetic=False):
 
 
 # -- C1 peers ---------------------------------------------------------------------
-def _c1_scorefast(L, R, S, rng):
+def _c1_scorefast(L, R, S, rng, method=None):
     import scorefast
     d = scorefast.Categorical(L)
-    a, logp = _sf_draw(d, S, rng)
+    a, logp = _sf_draw(d, S, rng, method)
     r = _c1_rewards(R, a)
     G = scorefast.reinforce_grad(d, a, r, baseline="loo")
     return a, logp, G
@@ -1340,7 +1340,7 @@ def _assert_close(name, got, want, dtype, scale=None):
 
 def _sf_check_step(w):
     """scorefast's step on the NumPy draws (``method="numpy"`` where taken)."""
-    return {"C1": _c1_scorefast,
+    return {"C1": lambda *a: _c1_scorefast(*a, method="numpy"),
             "B1": lambda *a: _b1_scorefast(*a, method="numpy"),
             "G1": lambda *a: _g1_scorefast(*a, method="numpy"),
             "G1-antithetic": lambda *a: _g1a_scorefast(*a, method="numpy"),
