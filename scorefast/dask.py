@@ -24,6 +24,7 @@ workers first. :func:`throughput` measures samples per second against the
 number of worker processes on this machine.
 """
 import math
+import os
 import time
 import uuid
 
@@ -238,8 +239,10 @@ def throughput(workers=(1, 2), n_samples=2_000_000, chunk_size=50_000, dim=50, r
         rows.append((f"{w} worker process{'es' if w > 1 else ''}", n_samples / t,
                      results[w] / results[workers[0]]))
     if verbose:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(f"scorefast.dask.throughput: DiagNormal({dim}), {n_samples:.3g} samples in "
-              f"chunks of {chunk_size}, best of {repeat}")
+              f"chunks of {chunk_size}, best of {repeat}; {os.cpu_count()} cores, "
+              f"load average {load:.2f} (other jobs share the cores)")
         print(f"{'':36s} {'samples/s':>12s}  {'vs ' + str(workers[0]) + ' worker':>12s}")
         for name, rate, rel in rows:
             print(f"{name:36s} {rate:12.4g}  {'' if rel is None else f'{rel:11.2f}x':>12s}")
