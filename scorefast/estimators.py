@@ -208,7 +208,10 @@ def advantages(rewards, baseline="loo", axis=0, groups=None, *, eps=1e-8, ddof=0
         dof = sizes - ddof
         ss = np.add.reduceat(d * d, starts, axis=0)
         var = np.where(dof[expand] > 0, ss / np.maximum(dof, 1)[expand], np.inf)
-        d = d / np.repeat((np.sqrt(var) + eps).astype(r.dtype), sizes, axis=0)
+        # a group of equal rewards (ss = 0) has d = 0 exactly: keep it 0 for
+        # any eps, eps = 0 included, instead of forming 0 / 0
+        denom = np.where(ss > 0, np.sqrt(var) + eps, 1.0)
+        d = d / np.repeat(denom.astype(r.dtype), sizes, axis=0)
     if order is not None:
         out = np.empty_like(d)
         out[order] = d

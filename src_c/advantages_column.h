@@ -40,7 +40,9 @@ static double SF_FN(column_advantages)(sf_index S, sf_index M, sf_index m,
             ss += d * d;
         }
         double dof = (double)S - ddof;
-        factor /= (dof > 0.0 ? sqrt(ss / dof) : INFINITY) + eps;
+        double sd = dof > 0.0 ? sqrt(ss / dof) : INFINITY;
+        /* equal rewards (ss = 0) get exactly zero advantages, whatever eps */
+        factor = ss > 0.0 ? factor / (sd + eps) : 0.0;
     }
     for (sf_index s = 0; s < S; s++) adv[s] = (adv[s] - mean_dev) * factor;
     return 0.0;

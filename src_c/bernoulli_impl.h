@@ -47,9 +47,9 @@ static void SF_FN(row_entropy)(sf_index n, const SF_T *l, SF_T *h)
     SF_SIMD
     for (sf_index j = 0; j < n; j++) {
         double t = (double)l[j];
-        double p = sf_sigmoid(t);
-        /* H = -p log p - (1 - p) log(1 - p) = p softplus(-t) + (1 - p) softplus(t) */
-        h[j] = (SF_T)(p * sf_softplus(-t) + (1.0 - p) * sf_softplus(t));
+        /* H = -p log p - q log q = p softplus(-t) + q softplus(t), with
+         * q = 1 - p = sigmoid(-t) formed directly, not by cancellation */
+        h[j] = (SF_T)(sf_sigmoid(t) * sf_softplus(-t) + sf_sigmoid(-t) * sf_softplus(t));
     }
 }
 

@@ -239,22 +239,29 @@ int SF_FN(sf_cat_reinforce)(sf_index S, sf_index B, sf_index K, const SF_T *logi
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * B * K >= SF_PARALLEL_MIN_WORK)
     {
+        /* adv: the S advantages of a row; cls: per-class sums in double, all
+         * zero between rows (only the drawn classes are touched and reset) */
         double *adv = (double *)malloc((size_t)(S > 0 ? S : 1) * sizeof(double));
-        if (!adv) nomem = 1;
+        double *cls = (double *)calloc((size_t)K, sizeof(double));
+        if (!adv || !cls) nomem = 1;
 #pragma omp for schedule(static)
         for (sf_index i = 0; i < B; i++) {
-            if (!adv) continue;
+            if (!adv || !cls) continue;
             SF_T *g = grad + i * K;
             double w_total = SF_FN(column_advantages)(S, B, i, rewards, kind, c, eps,
                                                       ddof, scale, adv);
             if (w_total != 0.0)
                 SF_FN(row_axpy_probs)(K, logits + i * K, norm + 2 * i, w_total, g);
+            for (sf_index s = 0; s < S; s++) cls[value[s * B + i]] += adv[s];
+            /* each drawn class is added to g once, rounded once */
             for (sf_index s = 0; s < S; s++) {
                 int64_t v = value[s * B + i];
-                g[v] = (SF_T)((double)g[v] + adv[s]);
+                g[v] = (SF_T)((double)g[v] + cls[v]);
+                cls[v] = 0.0;
             }
         }
         free(adv);
+        free(cls);
     }
     return nomem ? SF_ERR_NOMEM : SF_OK;
 }

@@ -60,14 +60,17 @@ static inline double sf_exp(double x)
 }
 
 /*
- * Vectorisable log for positive normal x (subnormals, 0, inf and NaN are
- * the caller's to exclude): x = 2^e m with m in [sqrt(1/2), sqrt(2)), and
+ * Vectorisable log for positive finite x, subnormals included (0, inf and
+ * NaN are the caller's to exclude): x = 2^e m with m in [sqrt(1/2), sqrt(2)), and
  * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, by its odd series
  * to s^19 (truncation < 1e-17 relative).  Within about 1 ulp of libm.
  */
 static inline double sf_log(double x)
 {
     const double ln2_hi = 0x1.62e42fee00000p-1, ln2_lo = 0x1.a39ef35793c76p-33;
+    /* a subnormal x is scaled by 2^54 into the normal range first */
+    int sub = x < 0x1p-1022;
+    x = sub ? x * 0x1p54 : x;
     int64_t bits;
     memcpy(&bits, &x, sizeof x);
     /* shift the exponent so that the mantissa lands in [sqrt(1/2), sqrt(2)) */
@@ -92,7 +95,7 @@ static inline double sf_log(double x)
      * with h = f^2 / 2, a form in which f (exact) carries the leading term */
     double h = 0.5 * f * f;
     double log_m = f - (h - s * (h + z * p));
-    double en = (double)e;
+    double en = (double)e - (sub ? 54.0 : 0.0);
     return __builtin_fma(en, ln2_hi, __builtin_fma(en, ln2_lo, log_m));
 }
 

@@ -115,9 +115,6 @@ def test_bad_eps_ddof(kw, exc):
         sf.reinforce_grad(d, v, r, baseline="group", groups=[0, 0], **kw)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: with eps=0 a group of equal rewards gets "
-                   "0/0 = NaN advantages (estimators.advantages and "
-                   "src_c/advantages_column.h), not the documented exact zeros")
 def test_group_baseline_eps_zero_equal_rewards():
     with np.errstate(invalid="ignore"):
         a = sf.advantages(np.ones(4), "group", eps=0.0)

@@ -195,11 +195,6 @@ def test_categorical_a_million_classes(dtype):
                                atol=rtol(dtype) * np.abs(a).sum(0).max())
 
 
-@pytest.mark.xfail(strict=True, reason="bug: float32 Categorical weighted_score/reinforce "
-                   "add each sample into the float32 output (g[v] = (float)(g[v] + a)), "
-                   "rounding every step; with 1e6 samples the gradient is ~1% off the "
-                   "same sum accumulated in double, as the header promises "
-                   "(src_c/categorical_impl.h, sf_cat_reinforce)")
 def test_float32_categorical_gradient_is_accumulated_in_double():
     S, K = 10 ** 6, 2
     rng = np.random.default_rng(0)
@@ -220,15 +215,12 @@ def mp_log_sigmoid(t):
 
 
 def mp_bernoulli_entropy(t):
-    p = mpmath.exp(mp_log_sigmoid(t))
-    return -(p * mp_log_sigmoid(t) + (1 - p) * mp_log_sigmoid(-t))
+    # q = 1 - p formed as sigmoid(-t), not by cancellation: for |t| beyond
+    # the working precision 1 - p would round to 0
+    p, q = mpmath.exp(mp_log_sigmoid(t)), mpmath.exp(mp_log_sigmoid(-t))
+    return -(p * mp_log_sigmoid(t) + q * mp_log_sigmoid(-t))
 
 
-@pytest.mark.xfail(strict=True, reason="precision: Bernoulli entropy forms 1 - p with "
-                   "p = sigmoid(t), which rounds to 0 for |t| > 37; from there the "
-                   "entropy (1 + |t|) e^-|t| loses its second term, a relative error of "
-                   "|t| / (1 + |t|) (absolute error below 1e-16).  One-line fix in "
-                   "src_c/bernoulli_impl.h row_entropy: sf_sigmoid(-t) for (1.0 - p)")
 def test_bernoulli_entropy_relative_accuracy():
     t = np.array([40.0, -50.0, 200.0, -600.0])
     h = sf.Bernoulli(t).entropy()
@@ -247,7 +239,7 @@ def test_bernoulli_extreme_logits(fdtype, scale):
     for j, t in enumerate(logits):
         assert_rel(lp1[j], mp_log_sigmoid(t), fdtype, f"log p(1) at {t}", floor=1e-300)
         assert_rel(lp0[j], mp_log_sigmoid(-t), fdtype, f"log p(0) at {t}", floor=1e-300)
-        # entropy to within rtol absolute (see the xfail test below for relative)
+        # entropy (relative accuracy: test_bernoulli_entropy_relative_accuracy)
         assert_rel(d.entropy()[j], mp_bernoulli_entropy(t), fdtype, f"entropy at {t}")
     x, lpx = d.sample_and_log_prob(4000, rng=0)
     np.testing.assert_array_equal(lpx, d.log_prob(x))
@@ -332,11 +324,6 @@ def test_float32_gaussian_scales():
         assert np.isfinite(part).all()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: sample_and_log_prob takes log(scale) with the "
-                   "vectorised sf_log, which is only valid for normal doubles; a subnormal "
-                   "float64 scale (validation accepts any scale > 0) gets a log-density "
-                   "about 4.7 off the one log_prob returns (src_c/gaussian_impl.h, "
-                   "rows_log_prob_z)")
 def test_subnormal_scale_sample_and_log_prob():
     d = sf.Normal(0.0, 1e-310)
     x, lpx = d.sample_and_log_prob(3, rng=0)
