@@ -16,6 +16,8 @@ from scorefast.distributions import Bernoulli, Categorical, Distribution
 from scorefast.gaussian import DiagNormal, Normal, pathwise_grad
 from scorefast.es import centered_ranks, nes_utilities
 from scorefast.estimators import BASELINES, EMABaseline, advantages, reinforce_grad
+from scorefast.accumulate import GradientAccumulator
+from scorefast.noise import block_rng
 
 __all__ = [
     "__version__",
@@ -34,4 +36,6 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "get_include",
+    "GradientAccumulator",
+    "block_rng",
 ]

@@ -1,4 +1,6 @@
 from scorefast._config import get_num_threads as get_num_threads
+from scorefast.accumulate import GradientAccumulator as GradientAccumulator
+from scorefast.noise import block_rng as block_rng
 from scorefast._config import set_num_threads as set_num_threads
 from scorefast._include import get_include as get_include
 from scorefast._version import __version__ as __version__
@@ -32,4 +34,6 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "get_include",
+    "GradientAccumulator",
+    "block_rng",
 ]
