@@ -206,11 +206,17 @@ def advantages(rewards, baseline="loo", axis=0, groups=None, *, eps=1e-8, ddof=0
         d *= np.repeat((sizes / (sizes - 1.0)).astype(r.dtype)[expand], sizes, axis=0)
     elif baseline == "group":
         dof = sizes - ddof
-        ss = np.add.reduceat(d * d, starts, axis=0)
-        var = np.where(dof[expand] > 0, ss / np.maximum(dof, 1)[expand], np.inf)
-        # a group of equal rewards (ss = 0) has d = 0 exactly: keep it 0 for
+        # the standard deviation of d / a, a the group's largest |d|, times a:
+        # squares of deviations beyond 1e154 (1e19 in float32) would overflow
+        # and below 1e-162 underflow, turning the advantages into 0 or d
+        a = np.maximum.reduceat(np.abs(d), starts, axis=0)
+        u = d / np.repeat(np.where(a > 0, a, 1), sizes, axis=0)
+        ss = np.add.reduceat(u * u, starts, axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):      # a = 0 with dof <= 0: 0 * inf
+            sd = a * np.sqrt(np.where(dof[expand] > 0, ss / np.maximum(dof, 1)[expand], np.inf))
+        # a group of equal rewards (a = 0) has d = 0 exactly: keep it 0 for
         # any eps, eps = 0 included, instead of forming 0 / 0
-        denom = np.where(ss > 0, np.sqrt(var) + eps, 1.0)
+        denom = np.where(a > 0, sd + eps, 1.0)
         d = d / np.repeat(denom.astype(r.dtype), sizes, axis=0)
     if order is not None:
         out = np.empty_like(d)

@@ -5,6 +5,7 @@ clean input) or raises ValueError/TypeError naming the argument; nothing
 crashes, reads out of bounds, or returns garbage silently. See the README's
 "Guarantees" section for the table this file checks.
 """
+import math
 import subprocess
 import sys
 import textwrap
@@ -876,3 +877,57 @@ def test_no_int_sizes_or_indices_in_the_compiled_code():
     for path in sorted((root / "scorefast").glob("*.pyx")):
         bad += [f"{path.name}: {m.group(0)}" for m in decl.finditer(path.read_text())]
     assert not bad, bad
+
+
+# -- the group baseline over the whole range of rewards ------------------------------------
+def _group_exact(r, eps=1e-8):
+    """(r - mean) / (std + eps), std over n, in 60-digit arithmetic."""
+    import mpmath
+    with mpmath.workdps(60):
+        xs = [mpmath.mpf(float(x)) for x in r]
+        mean = mpmath.fsum(xs) / len(xs)
+        sd = mpmath.sqrt(mpmath.fsum((x - mean) ** 2 for x in xs) / len(xs))
+        if sd == 0:
+            return np.zeros(len(xs))
+        return np.array([float((x - mean) / (sd + mpmath.mpf(eps))) for x in xs])
+
+
+GROUP_RANGE = {
+    "huge": [1e200, -1e200, 0.0, 3e199],
+    "tiny": [1e-200, -1e-200, 0.0, 3e-201],
+    "tiny-deviations": [1.0e-170, 1.5e-170, 1.0e-170, 0.0],
+    "large-float32": [1e20, -1e20, 0.0, 3e19],
+}
+
+
+@pytest.mark.parametrize("case", list(GROUP_RANGE))
+@pytest.mark.parametrize("eps", [1e-8, 0.0], ids=["eps=1e-8", "eps=0"])
+def test_group_baseline_over_the_whole_range_python(case, eps):
+    """scorefast.advantages: deviations whose squares overflow (> 1e154, or
+    1e19 in float32) or underflow (< 1e-162) got advantages of 0, or d
+    itself, instead of (r - mean) / (std + eps)."""
+    dt = np.float32 if case == "large-float32" else np.float64
+    r = np.array(GROUP_RANGE[case], dt)
+    expected = _group_exact(r.astype(np.float64), eps)
+    got = sf.advantages(r, "group", eps=eps)
+    np.testing.assert_allclose(got, expected, rtol=64 * np.finfo(dt).eps, atol=0)
+
+
+@pytest.mark.parametrize("case", [c for c in GROUP_RANGE if c != "large-float32"])
+@pytest.mark.xfail(strict=True, reason="bug: the kernels' group baseline "
+                   "(src_c/advantages_column.h, column_advantages) sums squared "
+                   "deviations unscaled: beyond 1e154 they overflow (std inf, advantages "
+                   "0), below 1e-162 they underflow (ss = 0, advantages 0 since e28fd4a)")
+def test_group_baseline_over_the_whole_range_kernels(case):
+    r = np.array(GROUP_RANGE[case])
+    expected = _group_exact(r)
+    d = sf.Normal(0.0, 1.0)
+    x = np.array([0.5, -1.0, 2.0, 0.25])
+    g = sf.reinforce_grad(d, x, r, baseline="group", reduction="sum")
+    from scorefast import _categorical
+    out = np.empty((4, 1))
+    _categorical.advantages(r[:, None], _categorical.BASELINE_KINDS["group"], 0.0, 1e-8, 0.0,
+                            1.0, out)
+    np.testing.assert_allclose(out[:, 0], expected, rtol=1e-13, atol=0)
+    z = x
+    np.testing.assert_allclose(g[0], (expected * z).sum(), rtol=1e-12, atol=0)
