@@ -34,15 +34,24 @@ static double SF_FN(column_advantages)(sf_index S, sf_index M, sf_index m,
     if (kind == SF_BASE_LOO) {
         factor *= (double)S / (double)(S - 1);
     } else if (kind == SF_BASE_GROUP) {
-        double ss = 0.0;
+        /* the squares are of deviations scaled by the largest, so that they
+         * neither overflow (rewards past 1e154) nor underflow (below 1e-162) */
+        double big = 0.0;
         for (sf_index s = 0; s < S; s++) {
-            double d = adv[s] - mean_dev;
-            ss += d * d;
+            double d = fabs(adv[s] - mean_dev);
+            big = d > big ? d : big;
+        }
+        double ss = 0.0;
+        if (big > 0.0) {
+            for (sf_index s = 0; s < S; s++) {
+                double d = (adv[s] - mean_dev) / big;
+                ss += d * d;
+            }
         }
         double dof = (double)S - ddof;
-        double sd = dof > 0.0 ? sqrt(ss / dof) : INFINITY;
-        /* equal rewards (ss = 0) get exactly zero advantages, whatever eps */
-        factor = ss > 0.0 ? factor / (sd + eps) : 0.0;
+        double sd = dof > 0.0 ? big * sqrt(ss / dof) : INFINITY;
+        /* equal rewards (all deviations 0) get exactly zero advantages, whatever eps */
+        factor = big > 0.0 ? factor / (sd + eps) : 0.0;
     }
     for (sf_index s = 0; s < S; s++) adv[s] = (adv[s] - mean_dev) * factor;
     return 0.0;

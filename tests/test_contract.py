@@ -914,10 +914,6 @@ def test_group_baseline_over_the_whole_range_python(case, eps):
 
 
 @pytest.mark.parametrize("case", [c for c in GROUP_RANGE if c != "large-float32"])
-@pytest.mark.xfail(strict=True, reason="bug: the kernels' group baseline "
-                   "(src_c/advantages_column.h, column_advantages) sums squared "
-                   "deviations unscaled: beyond 1e154 they overflow (std inf, advantages "
-                   "0), below 1e-162 they underflow (ss = 0, advantages 0 since e28fd4a)")
 def test_group_baseline_over_the_whole_range_kernels(case):
     r = np.array(GROUP_RANGE[case])
     expected = _group_exact(r)
