@@ -102,24 +102,43 @@ static void SF_FN(row_finish_grad)(sf_index n, const SF_T *l, double w_total,
         g[j] = (SF_T)((double)g[j] + acc[j] - w_total * sf_sigmoid((double)l[j]));
 }
 
-/* x = u < sigmoid(l), u from the uniforms given, or (uniform NULL) from the
- * counter stream keyed by key, draws first, first + 1, ... */
+/* For a tile of logits: p = sigmoid(l) and the two log-probabilities
+ * lp1 = -softplus(-l), lp0 = -softplus(l), from one exp and one log. */
 SF_CLONES
-static void SF_FN(row_sample)(sf_index n, const SF_T *l, const double *uniform,
-                              uint64_t key, uint64_t first, SF_T *x, SF_T *log_prob)
+static void SF_FN(tile_probs)(sf_index n, const SF_T *l, double *p, double *lp1,
+                              double *lp0)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) {
+        double t = (double)l[j];
+        double e = sf_exp(-fabs(t));
+        double u = 1.0 + e;
+        double log1pe = sf_log(u) - ((u - 1.0) - e) / u;   /* log1p(e) */
+        p[j] = t >= 0.0 ? 1.0 / u : e / u;
+        lp1[j] = -((t < 0.0 ? -t : 0.0) + log1pe);
+        lp0[j] = -((t > 0.0 ? t : 0.0) + log1pe);
+    }
+}
+
+/* One sample of a tile: x = u < p, u from the uniforms given or (uniform
+ * NULL) draws first, first + 1, ... of the counter stream keyed by key. */
+SF_CLONES
+static void SF_FN(tile_sample)(sf_index n, const double *p, const double *lp1,
+                               const double *lp0, const double *uniform, uint64_t key,
+                               uint64_t first, SF_T *x, SF_T *log_prob)
 {
     if (uniform) {
         SF_SIMD
-        for (sf_index j = 0; j < n; j++)
-            x[j] = (SF_T)(uniform[j] < sf_sigmoid((double)l[j]));
+        for (sf_index j = 0; j < n; j++) x[j] = (SF_T)(uniform[j] < p[j]);
     } else {
         SF_SIMD
-        for (sf_index j = 0; j < n; j++) {
-            double u = sf_uniform_open(sf_counter_u64(key, first + (uint64_t)j));
-            x[j] = (SF_T)(u < sf_sigmoid((double)l[j]));
-        }
+        for (sf_index j = 0; j < n; j++)
+            x[j] = (SF_T)(sf_uniform_open(sf_counter_u64(key, first + (uint64_t)j)) < p[j]);
     }
-    if (log_prob) SF_FN(row_log_prob)(n, l, x, log_prob);
+    if (log_prob) {
+        SF_SIMD
+        for (sf_index j = 0; j < n; j++) log_prob[j] = (SF_T)(x[j] == 1 ? lp1[j] : lp0[j]);
+    }
 }
 
 int SF_FN(sf_bern_probs)(sf_index N, const SF_T *logits, SF_T *probs, int n_threads)
@@ -209,14 +228,31 @@ int SF_FN(sf_bern_sample)(sf_index S, sf_index N, const SF_T *logits,
                           const double *uniform, uint64_t key, SF_T *value,
                           SF_T *log_prob, int n_threads)
 {
+    /* tiles of elements: their probabilities are computed once and serve
+     * every sample; draw s of element j is s * N + j of the stream, so the
+     * result does not depend on how tiles fall to threads */
+    sf_index tile = 4 * SF_TILE, tiles = (N + tile - 1) / tile;
+    int nomem = 0;
     (void)n_threads;
-#pragma omp parallel for schedule(static) num_threads(n_threads) \
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK)
-    for (sf_index s = 0; s < S; s++)
-        SF_FN(row_sample)(N, logits, uniform ? uniform + s * N : NULL, key,
-                          (uint64_t)(s * N), value + s * N,
-                          log_prob ? log_prob + s * N : NULL);
-    return SF_OK;
+    {
+        double *p = (double *)malloc(3 * (size_t)tile * sizeof(double));
+        if (!p) nomem = 1;
+#pragma omp for schedule(static)
+        for (sf_index t = 0; t < tiles; t++) {
+            if (!p) continue;
+            sf_index j0 = t * tile, n = N - j0 < tile ? N - j0 : tile;
+            SF_FN(tile_probs)(n, logits + j0, p, p + tile, p + 2 * tile);
+            for (sf_index s = 0; s < S; s++)
+                SF_FN(tile_sample)(n, p, p + tile, p + 2 * tile,
+                                   uniform ? uniform + s * N + j0 : NULL, key,
+                                   (uint64_t)(s * N + j0), value + s * N + j0,
+                                   log_prob ? log_prob + s * N + j0 : NULL);
+        }
+        free(p);
+    }
+    return nomem ? SF_ERR_NOMEM : SF_OK;
 }
 
 #undef SF_FN

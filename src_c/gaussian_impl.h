@@ -33,50 +33,67 @@ int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *
     return SF_OK;
 }
 
-/* One row of draws: x[j] = loc[j] + scale[j] * sign * z(key, first + j). */
+/* One row of draws: z[j] = z(key, first + j), x[j] = loc[j] + scale[j] * z[j],
+ * and with mirror not NULL also mirror[j] = loc[j] - scale[j] * z[j]. */
 SF_CLONES
 static void SF_FN(row_sample)(sf_index n, const SF_T *loc, const SF_T *scale,
-                              uint64_t key, uint64_t first, double sign, SF_T *x,
+                              uint64_t key, uint64_t first, SF_T *x, SF_T *mirror,
                               double *z)
 {
     SF_SIMD
     for (sf_index j = 0; j < n; j++) {
-        double zj = sign * sf_counter_normal(key, first + (uint64_t)j);
+        double zj = sf_counter_normal(key, first + (uint64_t)j);
         z[j] = zj;
         x[j] = (SF_T)((double)loc[j] + (double)scale[j] * zj);
     }
+    if (mirror) {
+        SF_SIMD
+        for (sf_index j = 0; j < n; j++)
+            mirror[j] = (SF_T)((double)loc[j] + (double)scale[j] * -z[j]);
+    }
 }
 
-/* log_prob of M rows of D from their standardised draws z. */
+/* log_prob of M rows of D from their standardised draws z, given each row's
+ * constant c[m] = sum_d log(scale[m, d]) + D log(2 pi) / 2. */
 SF_CLONES
-static void SF_FN(rows_log_prob_z)(sf_index M, sf_index D, const SF_T *scale,
+static void SF_FN(rows_log_prob_z)(sf_index M, sf_index D, const double *c,
                                    const double *z, SF_T *log_prob)
 {
     if (D == 1) {
         SF_SIMD
-        for (sf_index m = 0; m < M; m++)
-            log_prob[m] = (SF_T)(-0.5 * z[m] * z[m] - sf_log((double)scale[m]) - SF_LOG_SQRT_2PI);
+        for (sf_index m = 0; m < M; m++) log_prob[m] = (SF_T)(-0.5 * z[m] * z[m] - c[m]);
         return;
     }
     for (sf_index m = 0; m < M; m++) {
         double acc = 0.0;
         SF_SIMD_REDUCE(+, acc)
-        for (sf_index d = 0; d < D; d++) {
-            double zd = z[m * D + d];
-            acc += -0.5 * zd * zd - sf_log((double)scale[m * D + d]);
-        }
-        log_prob[m] = (SF_T)(acc - (double)D * SF_LOG_SQRT_2PI);
+        for (sf_index d = 0; d < D; d++) acc += z[m * D + d] * z[m * D + d];
+        log_prob[m] = (SF_T)(-0.5 * acc - c[m]);
     }
 }
 
-/* a_loc[d] += w z, a_ls[d] += w z^2 over one sample of a row. */
+/* c[m] = sum_d log(scale[m, d]) + D log(2 pi) / 2, once per call. */
 SF_CLONES
-static void SF_FN(row_accumulate)(sf_index D, double w, const SF_T *mu, const SF_T *sigma,
-                                  const SF_T *x, double *a_loc, double *a_ls)
+static void SF_FN(rows_log_norm)(sf_index M, sf_index D, const SF_T *scale, double *c)
+{
+    for (sf_index m = 0; m < M; m++) {
+        double acc = 0.0;
+        SF_SIMD_REDUCE(+, acc)
+        for (sf_index d = 0; d < D; d++) acc += sf_log((double)scale[m * D + d]);
+        c[m] = acc + (double)D * SF_LOG_SQRT_2PI;
+    }
+}
+
+/* a_loc[d] += w z, a_ls[d] += w z^2 over one sample of a row, with
+ * inv_sigma = 1 / scale precomputed. */
+SF_CLONES
+static void SF_FN(row_accumulate)(sf_index D, double w, const SF_T *mu,
+                                  const double *inv_sigma, const SF_T *x,
+                                  double *a_loc, double *a_ls)
 {
     SF_SIMD
     for (sf_index d = 0; d < D; d++) {
-        double z = ((double)x[d] - (double)mu[d]) / (double)sigma[d];
+        double z = ((double)x[d] - (double)mu[d]) * inv_sigma[d];
         a_loc[d] += w * z;
         a_ls[d] += w * z * z;
     }
@@ -84,13 +101,13 @@ static void SF_FN(row_accumulate)(sf_index D, double w, const SF_T *mu, const SF
 
 /* g_loc += a_loc / sigma; g_log_scale += a_ls - W. */
 SF_CLONES
-static void SF_FN(row_finish)(sf_index D, const SF_T *sigma, double w_total,
+static void SF_FN(row_finish)(sf_index D, const double *inv_sigma, double w_total,
                               const double *a_loc, const double *a_ls, SF_T *g_loc,
                               SF_T *g_ls)
 {
     SF_SIMD
     for (sf_index d = 0; d < D; d++) {
-        g_loc[d] = (SF_T)((double)g_loc[d] + a_loc[d] / (double)sigma[d]);
+        g_loc[d] = (SF_T)((double)g_loc[d] + a_loc[d] * inv_sigma[d]);
         g_ls[d] = (SF_T)((double)g_ls[d] + (a_ls[d] - w_total));
     }
 }
@@ -100,24 +117,37 @@ int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
                            SF_T *log_prob, int n_threads)
 {
     sf_index N = M * D;
-    sf_index half = antithetic ? S / 2 : S;
+    /* with antithetic, row s < S/2 is drawn and row s + S/2 is its mirror,
+     * written in the same pass: the mirror's log-density is the same */
+    sf_index rows = antithetic ? S / 2 : S, half = S / 2;
+    double *c = NULL;
     int nomem = 0;
     (void)n_threads;
+    if (log_prob) {
+        c = (double *)malloc((size_t)(M > 0 ? M : 1) * sizeof(double));
+        if (!c) return SF_ERR_NOMEM;
+        SF_FN(rows_log_norm)(M, D, scale, c);
+    }
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK / 8)
     {
         double *z = (double *)malloc((size_t)(N > 0 ? N : 1) * sizeof(double));
         if (!z) nomem = 1;
 #pragma omp for schedule(static)
-        for (sf_index s = 0; s < S; s++) {
+        for (sf_index s = 0; s < rows; s++) {
             if (!z) continue;
-            sf_index src = s < half ? s : s - half;
-            double sign = s < half ? 1.0 : -1.0;
-            SF_FN(row_sample)(N, loc, scale, key, (uint64_t)(src * N), sign, x + s * N, z);
-            if (log_prob) SF_FN(rows_log_prob_z)(M, D, scale, z, log_prob + s * M);
+            SF_T *mirror = antithetic ? x + (s + half) * N : NULL;
+            SF_FN(row_sample)(N, loc, scale, key, (uint64_t)(s * N), x + s * N, mirror, z);
+            if (log_prob) {
+                SF_FN(rows_log_prob_z)(M, D, c, z, log_prob + s * M);
+                if (antithetic)
+                    for (sf_index m = 0; m < M; m++)
+                        log_prob[(s + half) * M + m] = log_prob[s * M + m];
+            }
         }
         free(z);
     }
+    free(c);
     return nomem ? SF_ERR_NOMEM : SF_OK;
 }
 
@@ -186,7 +216,7 @@ int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *lo
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
     {
-        double *acc = (double *)malloc((2 * (size_t)SF_TILE + (size_t)S + 1) * sizeof(double));
+        double *acc = (double *)malloc((3 * (size_t)SF_TILE + (size_t)S + 1) * sizeof(double));
         if (!acc) nomem = 1;
 #pragma omp for schedule(static)
         for (sf_index t = 0; t < M * tiles; t++) {
@@ -194,16 +224,20 @@ int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *lo
             sf_index m = t / tiles, d0 = (t % tiles) * SF_TILE;
             sf_index n = D - d0 < SF_TILE ? D - d0 : SF_TILE;
             const SF_T *mu = loc + m * D + d0, *sigma = scale + m * D + d0;
-            double *a_loc = acc, *a_ls = acc + SF_TILE, *adv = acc + 2 * SF_TILE;
+            double *a_loc = acc, *a_ls = acc + SF_TILE, *inv = acc + 2 * SF_TILE;
+            double *adv = acc + 3 * SF_TILE;
             double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps,
                                                       ddof, factor, adv);
-            for (sf_index d = 0; d < n; d++) a_loc[d] = a_ls[d] = 0.0;
+            for (sf_index d = 0; d < n; d++) {
+                a_loc[d] = a_ls[d] = 0.0;
+                inv[d] = 1.0 / (double)sigma[d];
+            }
             /* samples outer, coordinates inner: x is read in memory order */
             for (sf_index s = 0; s < S; s++)
-                SF_FN(row_accumulate)(n, adv[s], mu, sigma, x + (s * M + m) * D + d0,
+                SF_FN(row_accumulate)(n, adv[s], mu, inv, x + (s * M + m) * D + d0,
                                       a_loc, a_ls);
             /* sum_s w (z^2 - 1) = sum_s w z^2 - W */
-            SF_FN(row_finish)(n, sigma, w_total, a_loc, a_ls, g_loc + m * D + d0,
+            SF_FN(row_finish)(n, inv, w_total, a_loc, a_ls, g_loc + m * D + d0,
                               g_log_scale + m * D + d0);
         }
         free(acc);
