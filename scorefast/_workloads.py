@@ -219,7 +219,9 @@ def _sf_draw(d, shape, rng, method=None, antithetic=False):
 # -- C1 peers ---------------------------------------------------------------------
 def _c1_scorefast(L, R, S, rng, method=None):
     import scorefast
-    d = scorefast.Categorical(L)
+    # copy=False: the logits are used in place, as every other peer uses them
+    # (the default copy guards against the caller changing them later)
+    d = scorefast.Categorical(L, copy=False)
     a, logp = _sf_draw(d, S, rng, method)
     r = _c1_rewards(R, a)
     G = scorefast.reinforce_grad(d, a, r, baseline="loo")
@@ -417,7 +419,7 @@ def _c1_floor(L, R, S, rng):
 # -- B1 peers ---------------------------------------------------------------------
 def _b1_scorefast(L, R, S, rng, method=None):
     import scorefast
-    d = scorefast.Bernoulli(L)
+    d = scorefast.Bernoulli(L, copy=False)            # in place, as the other peers
     x, logp = _sf_draw(d, S, rng, method)
     r = _b1_rewards(R, x)
     G = scorefast.reinforce_grad(d, x, r[..., None], baseline="loo")
