@@ -28,15 +28,36 @@ _num_threads = _default_threads()
 
 
 def get_num_threads():
-    """Number of threads the kernels use (1 where built without OpenMP)."""
+    """Number of threads the kernels use (1 where built without OpenMP).
+
+    Returns
+    -------
+    int
+        The count set by :func:`set_num_threads`, else the default read
+        when scorefast was imported: the ``SCOREFAST_NUM_THREADS``
+        environment variable, else OpenMP's ``omp_get_max_threads()``. Always 1 where scorefast was built without
+        OpenMP. Results never depend on it.
+    """
     return _num_threads if _categorical.have_openmp() else 1
 
 
 def set_num_threads(n):
     """Set the number of threads the kernels use; returns the previous value.
 
-    ``n`` is a positive integer; ``None`` restores the default (the
-    ``SCOREFAST_NUM_THREADS`` environment variable, else OpenMP's default).
+    Parameters
+    ----------
+    n : int or None
+        A positive integer (any object with ``__index__``; a bool is a
+        ``TypeError``, a value below 1 a ``ValueError``). ``None`` restores
+        the default: the ``SCOREFAST_NUM_THREADS`` environment variable, else
+        OpenMP's default.
+
+    Returns
+    -------
+    int
+        The count set before this call. Where scorefast was built without
+        OpenMP it is recorded all the same, but :func:`get_num_threads`
+        returns 1.
     """
     global _num_threads
     previous = _num_threads
