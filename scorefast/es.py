@@ -73,10 +73,24 @@ def nes_utilities(f, axis=0):
 
     .. math:: u_k = \frac{\max(0, \log(n/2 + 1) - \log k)}{\sum_j \max(0, \log(n/2 + 1) - \log j)} - \frac{1}{n},
 
-    so the utilities sum to zero, decrease with rank, and the worse half of
-    the samples share the same negative utility :math:`-1/n`.
+    so the utilities sum to zero, do not increase with :math:`k`, and the
+    :math:`\lfloor n/2 \rfloor` worst samples (:math:`k \ge n/2 + 1`) share
+    the same negative utility :math:`-1/n`. Tied fitness values get the
+    average of the utilities their ranks span; a single sample gets 0.
 
-    Returns a float64 array of the shape of ``f``.
+    Parameters
+    ----------
+    f : array_like
+        Fitness values (higher is better), any real dtype; NaN is an error.
+    axis : int, default 0
+        The sample axis along which samples are ranked; every other axis
+        is ranked independently.
+
+    Returns
+    -------
+    ndarray
+        float64, the shape of ``f``: each sample's utility :math:`u_k`
+        for its rank along ``axis``.
     """
     f = np.moveaxis(_as_fitness(f), axis, 0)
     n = f.shape[0]
