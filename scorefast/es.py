@@ -89,8 +89,8 @@ def nes_utilities(f, axis=0):
     Returns
     -------
     ndarray
-        float64, the shape of ``f``: each sample's utility :math:`u_k`
-        for its rank along ``axis``.
+        Each sample's utility :math:`u_k` for its rank along ``axis``:
+        float64, the shape of ``f``.
     """
     f = np.moveaxis(_as_fitness(f), axis, 0)
     n = f.shape[0]

@@ -92,7 +92,27 @@ class EMABaseline:
         self._decay_power = 1.0
 
     def update(self, rewards):
-        """Fold a batch's mean reward into the average; returns the new value."""
+        r"""Fold a batch's mean reward into the average; returns the new value.
+
+        With :math:`\bar f_t` the mean of ``rewards`` over all their
+        elements (taken in float64) and :math:`t` the new ``count``,
+
+        .. math:: m_t = m_{t-1} + w_t (\bar f_t - m_{t-1}), \quad
+                  w_t = \frac{1 - \beta}{1 - \beta^t} \text{ (debias) or } 1 - \beta
+
+        for :math:`\beta` = ``decay``. Increments ``count``.
+
+        Parameters
+        ----------
+        rewards : array_like
+            The batch's rewards, any shape, real dtype; must be non-empty
+            and finite (NaN or inf is a ``ValueError``).
+
+        Returns
+        -------
+        float
+            The updated average :math:`m_t`, also stored as ``value``.
+        """
         r = _as_rewards(rewards)
         if r.size == 0:
             raise ValueError("rewards must not be empty")
@@ -107,7 +127,24 @@ class EMABaseline:
         return self.value
 
     def __call__(self, rewards):
-        """Advantages ``rewards - value`` from earlier batches, then update."""
+        """Advantages ``rewards - value`` from earlier batches, then update.
+
+        The advantages use ``value`` as it stands before this batch (0 before
+        the first), so they do not depend on the batch's own rewards; the
+        batch's mean is then folded in with :meth:`update`.
+
+        Parameters
+        ----------
+        rewards : array_like
+            The batch's rewards, any shape, real dtype; must be non-empty
+            and finite. float32 is kept, other dtypes become float64.
+
+        Returns
+        -------
+        ndarray
+            ``rewards - value``, the shape of ``rewards``, float32 for
+            float32 rewards and float64 otherwise.
+        """
         r = _as_rewards(rewards)
         adv = r - r.dtype.type(self.value)
         self.update(r)
