@@ -194,6 +194,7 @@ class Categorical(Distribution):
 
     @property
     def batch_shape(self):
+        """The shape of the batch of independent distributions, ``logits.shape[:-1]``."""
         return self._logits.shape[:-1]
 
     @property
@@ -202,6 +203,7 @@ class Categorical(Distribution):
 
     @property
     def num_classes(self):
+        """The number of classes K, ``logits.shape[-1]``."""
         return self._logits.shape[-1]
 
     @property
@@ -212,7 +214,18 @@ class Categorical(Distribution):
         return out.reshape(self._logits.shape)
 
     def log_normalizer(self):
-        """logsumexp(logits) over the last axis (float64), shape ``batch_shape``."""
+        r"""logsumexp(logits) over the last axis (float64), shape ``batch_shape``.
+
+        .. math:: \log \sum_k e^{\ell_k} = m + \log \sum_k e^{\ell_k - m}, \quad m = \max_k \ell_k
+
+        The maxima are found at construction; the log-sums are computed on
+        first use (or by the first ``sample``) and cached.
+
+        Returns
+        -------
+        ndarray
+            float64, shape ``batch_shape``, whatever the logits' dtype.
+        """
         return self._norm.sum(axis=1).reshape(self.batch_shape)
 
     def __repr__(self):
@@ -252,6 +265,12 @@ class Categorical(Distribution):
         rng : None, int or numpy.random.Generator
             A Generator is advanced; a seed makes the draws reproducible.
 
+        Returns
+        -------
+        ndarray
+            int64 class indices in ``[0, K)``, shape ``sample_shape +
+            batch_shape``.
+
         Notes
         -----
         Inverse-CDF sampling from the uniforms ``rng.random(sample_shape +
@@ -262,7 +281,22 @@ class Categorical(Distribution):
 
     def sample_and_log_prob(self, sample_shape=(), rng=None):
         """``(value, log_prob(value))`` for ``value = sample(sample_shape, rng)``,
-        in one pass over the logits (the draws are those ``sample`` makes)."""
+        in one pass over the logits (the draws are those ``sample`` makes).
+
+        Parameters
+        ----------
+        sample_shape : int or tuple of int
+        rng : None, int or numpy.random.Generator
+            As for :meth:`sample`.
+
+        Returns
+        -------
+        value : ndarray
+            int64, shape ``sample_shape + batch_shape``: the draws ``sample``
+            would return for the same ``rng``.
+        log_prob : ndarray
+            ``log_prob(value)``, the distribution's dtype, the same shape.
+        """
         return self._sample(sample_shape, rng, True)
 
     def _sample(self, sample_shape, rng, with_log_prob):
@@ -281,14 +315,40 @@ class Categorical(Distribution):
         return out, logp
 
     def log_prob(self, value):
-        """``logits[value] - logsumexp(logits)``, value broadcast against batch_shape."""
+        r"""``logits[value] - logsumexp(logits)``, value broadcast against batch_shape.
+
+        .. math:: \log p(k) = (\ell_k - m) - \log \sum_j e^{\ell_j - m}, \quad m = \max_j \ell_j
+
+        (``-inf`` for a masked class).
+
+        Parameters
+        ----------
+        value : array_like of int
+            Class indices in ``[0, K)`` (any integer dtype; others are a
+            ``TypeError``, an index outside the range a ``ValueError``),
+            broadcastable against ``batch_shape``.
+
+        Returns
+        -------
+        ndarray
+            The distribution's dtype, shape ``broadcast(value.shape,
+            batch_shape)``.
+        """
         block, rows, norm, shape = self._blocks(value)
         out = np.empty(block.shape, dtype=self.dtype)
         _categorical.log_prob(rows, norm, block, out, get_num_threads())
         return out.reshape(shape)
 
     def entropy(self):
-        """``-sum_k p_k log p_k``, shape ``batch_shape`` (masked classes add 0)."""
+        r"""``-sum_k p_k log p_k``, shape ``batch_shape`` (masked classes add 0).
+
+        .. math:: H = -\sum_k p_k \log p_k, \quad \log p_k = \ell_k - \operatorname{logsumexp}(\ell)
+
+        Returns
+        -------
+        ndarray
+            The distribution's dtype (summed in float64), shape ``batch_shape``.
+        """
         out = np.empty(self._rows.shape[0], dtype=self.dtype)
         _categorical.entropy(self._rows, self._norm, out, get_num_threads())
         return out.reshape(self.batch_shape)
@@ -298,8 +358,17 @@ class Categorical(Distribution):
 
         .. math:: \partial \log p(x) / \partial \ell_k = [x = k] - p_k
 
-        Returns an array of shape ``value.shape + (K,)`` (value broadcast
-        against ``batch_shape``).
+        Parameters
+        ----------
+        value : array_like of int
+            Class indices in ``[0, K)``, broadcastable against
+            ``batch_shape``, as for :meth:`log_prob`.
+
+        Returns
+        -------
+        ndarray
+            The distribution's dtype, shape ``broadcast(value.shape,
+            batch_shape) + (K,)``: one score row per value.
         """
         block, rows, norm, shape = self._blocks(value)
         out = np.empty(block.shape + (self.num_classes,), dtype=self.dtype)
