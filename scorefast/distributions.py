@@ -224,7 +224,8 @@ class Categorical(Distribution):
         Returns
         -------
         ndarray
-            float64, shape ``batch_shape``, whatever the logits' dtype.
+            The log-normalisers: float64 whatever the logits' dtype, shape
+            ``batch_shape``.
         """
         return self._norm.sum(axis=1).reshape(self.batch_shape)
 
@@ -262,13 +263,15 @@ class Categorical(Distribution):
         Parameters
         ----------
         sample_shape : int or tuple of int
+            The sample dimensions, placed before ``batch_shape``; an int
+            ``n`` means ``(n,)``.
         rng : None, int or numpy.random.Generator
             A Generator is advanced; a seed makes the draws reproducible.
 
         Returns
         -------
         ndarray
-            int64 class indices in ``[0, K)``, shape ``sample_shape +
+            Class indices in ``[0, K)``, int64, shape ``sample_shape +
             batch_shape``.
 
         Notes
@@ -280,20 +283,23 @@ class Categorical(Distribution):
         return self._sample(sample_shape, rng, False)[0]
 
     def sample_and_log_prob(self, sample_shape=(), rng=None):
-        """``(value, log_prob(value))`` for ``value = sample(sample_shape, rng)``,
-        in one pass over the logits (the draws are those ``sample`` makes).
+        """Draw a sample and its log-probabilities in one pass over the logits.
+
+        Returns ``(value, log_prob(value))`` for ``value = sample(sample_shape,
+        rng)``: the draws are those ``sample`` makes.
 
         Parameters
         ----------
         sample_shape : int or tuple of int
+            As for :meth:`sample`.
         rng : None, int or numpy.random.Generator
             As for :meth:`sample`.
 
         Returns
         -------
         value : ndarray
-            int64, shape ``sample_shape + batch_shape``: the draws ``sample``
-            would return for the same ``rng``.
+            The draws ``sample`` would return for the same ``rng``: int64,
+            shape ``sample_shape + batch_shape``.
         log_prob : ndarray
             ``log_prob(value)``, the distribution's dtype, the same shape.
         """
