@@ -463,14 +463,17 @@ class Bernoulli(Distribution):
 
     @property
     def logits(self):
+        """The logits as given (read-only), shape ``batch_shape``."""
         return self._logits
 
     @property
     def dtype(self):
+        """float32 or float64: the logits' dtype, that of values and of every output."""
         return self._logits.dtype
 
     @property
     def batch_shape(self):
+        """The shape of the batch of independent variables, ``logits.shape``."""
         return self._logits.shape
 
     @property
@@ -482,6 +485,7 @@ class Bernoulli(Distribution):
 
     @property
     def mean(self):
+        """The mean, ``probs`` = sigmoid(logits)."""
         return self.probs
 
     def __repr__(self):
@@ -509,11 +513,55 @@ class Bernoulli(Distribution):
         ``method="numpy"`` those ``rng.random(sample_shape + batch_shape)``
         would return (reproducible with numpy alone); with ``"fast"`` (the
         default) a counter-based stream keyed by one 64-bit draw from ``rng``,
-        vectorised and independent of the thread count."""
+        vectorised and independent of the thread count.
+
+        Parameters
+        ----------
+        sample_shape : int or tuple of int
+            The sample dimensions, placed before ``batch_shape``; an int
+            ``n`` means ``(n,)``.
+        rng : None, int or numpy.random.Generator
+            A Generator is advanced; a seed makes the draws reproducible.
+        method : {"fast", "numpy"}
+            ``"fast"`` (the default): ``u`` from a counter-based stream
+            (SplitMix64 outputs mapped to the open interval (0, 1)), keyed
+            by one 64-bit draw of ``rng``; uniform ``s * N + j`` of the
+            stream for element ``j`` of sample ``s`` (``N`` the number of
+            logits), so the draws do not depend on the thread count, but
+            differ from numpy's. ``"numpy"``: ``u`` are,
+            bit for bit, what ``rng.random(sample_shape + batch_shape)``
+            returns, so the draws can be reproduced with numpy alone.
+
+        Returns
+        -------
+        ndarray
+            0 and 1 in the logits' dtype, shape ``sample_shape + batch_shape``.
+        """
         return self._sample(sample_shape, rng, method, False)[0]
 
     def sample_and_log_prob(self, sample_shape=(), rng=None, method="fast"):
-        """``(value, log_prob(value))`` for the draws ``sample`` makes, in one pass."""
+        """``(value, log_prob(value))`` for the draws ``sample`` makes, in one pass.
+
+        The probabilities and both log-probabilities of each element are
+        computed once and serve every sample.
+
+        Parameters
+        ----------
+        sample_shape : int or tuple of int
+            As for :meth:`sample`.
+        rng : None, int or numpy.random.Generator
+            As for :meth:`sample`.
+        method : {"fast", "numpy"}
+            As for :meth:`sample`: the draws are those ``sample`` makes with
+            the same arguments.
+
+        Returns
+        -------
+        value : ndarray
+            0 and 1 in the logits' dtype, shape ``sample_shape + batch_shape``.
+        log_prob : ndarray
+            ``log_prob(value)``, the same dtype and shape.
+        """
         return self._sample(sample_shape, rng, method, True)
 
     def _sample(self, sample_shape, rng, method, with_log_prob):
@@ -532,20 +580,65 @@ class Bernoulli(Distribution):
         return out, lp
 
     def log_prob(self, value):
-        """``x * logits - softplus(logits)``, value broadcast against batch_shape."""
+        r"""``x * logits - softplus(logits)``, value broadcast against batch_shape.
+
+        .. math:: \log p(1) = -\operatorname{softplus}(-\ell), \qquad
+                  \log p(0) = -\operatorname{softplus}(\ell)
+
+        with :math:`\operatorname{softplus}(t) = \max(t, 0) + \log(1 + e^{-|t|})`,
+        exact for logits of any size.
+
+        Parameters
+        ----------
+        value : array_like
+            0 and 1 (real, integer or bool dtype, converted to the logits'
+            dtype; any other value is a ``ValueError``), broadcastable
+            against ``batch_shape``.
+
+        Returns
+        -------
+        ndarray
+            The logits' dtype, shape ``broadcast(value.shape, batch_shape)``.
+        """
         block, flat, shape = self._blocks(value)
         out = np.empty(block.shape, dtype=self.dtype)
         _bernoulli.log_prob(flat, block, out, get_num_threads())
         return out.reshape(shape)
 
     def entropy(self):
-        """``-p log p - (1 - p) log(1 - p)``, shape ``batch_shape``."""
+        r"""``-p log p - (1 - p) log(1 - p)``, shape ``batch_shape``.
+
+        .. math:: H = -p \log p - (1 - p) \log(1 - p)
+                    = p \operatorname{softplus}(-\ell) + (1 - p) \operatorname{softplus}(\ell),
+                  \quad p = \sigma(\ell)
+
+        (the second form is the one computed).
+
+        Returns
+        -------
+        ndarray
+            The logits' dtype, shape ``batch_shape``.
+        """
         out = np.empty_like(self._flat)
         _bernoulli.entropy(self._flat, out, get_num_threads())
         return out.reshape(self.batch_shape)
 
     def score(self, value):
-        """Gradient of ``log_prob(value)`` with respect to the logits: ``value - sigmoid(logits)``."""
+        r"""Gradient of ``log_prob(value)`` with respect to the logits: ``value - sigmoid(logits)``.
+
+        .. math:: \partial \log p(x) / \partial \ell = x - \sigma(\ell)
+
+        Parameters
+        ----------
+        value : array_like
+            0 and 1, broadcastable against ``batch_shape``, as for
+            :meth:`log_prob`.
+
+        Returns
+        -------
+        ndarray
+            The logits' dtype, shape ``broadcast(value.shape, batch_shape)``.
+        """
         block, flat, shape = self._blocks(value)
         out = np.empty(block.shape, dtype=self.dtype)
         _bernoulli.score(flat, block, out, get_num_threads())
@@ -554,10 +647,30 @@ class Bernoulli(Distribution):
     def weighted_score(self, value, weights, out=None):
         r"""``sum_s weights[s] * (value[s] - sigmoid(logits))`` over the sample dimensions.
 
+        .. math:: G_j = \sum_s w_{sj} (x_{sj} - \sigma(\ell_j))
+
+        computed in one pass without forming per-sample scores.
         ``weights`` broadcast against ``value``; weights constant along the
         last axis (shape ``(..., 1)``, one reward per row of a multivariate
         sample) are used without being expanded. ``out`` accumulates as in
         :meth:`Categorical.weighted_score`. Returns ``batch_shape``.
+
+        Parameters
+        ----------
+        value : array_like, shape ``sample_shape + batch_shape``
+            0 and 1 (real, integer or bool dtype), e.g. ``sample(sample_shape)``.
+        weights : array_like, broadcastable to ``sample_shape + batch_shape``
+            One weight per sample and element (finite unless
+            ``validate=False``), converted to the logits' dtype.
+        out : ndarray, shape ``batch_shape``, optional
+            The result is *added* into ``out``; it must have the logits'
+            dtype, be writeable and C-contiguous, and share no memory with
+            the inputs.
+
+        Returns
+        -------
+        ndarray
+            The logits' dtype, shape ``batch_shape``: ``out`` if given.
         """
         value = _as_binary(value, self.dtype)
         sample_shape = self._sample_dims(value.shape)
