@@ -66,26 +66,32 @@ class _Gaussian(Distribution):
     # -- parameters -----------------------------------------------------
     @property
     def loc(self):
+        """The location ``loc`` (read-only), broadcast to ``batch_shape + event_shape``."""
         return self._loc
 
     @property
     def scale(self):
+        """The scale ``scale`` (read-only), broadcast to ``batch_shape + event_shape``."""
         return self._scale
 
     @property
     def dtype(self):
+        """float32 or float64: the parameters' dtype, that of values and of every output."""
         return self._loc.dtype
 
     @property
     def mean(self):
+        """The mean, ``loc``."""
         return self._loc
 
     @property
     def stddev(self):
+        """The standard deviation, ``scale``."""
         return self._scale
 
     @property
     def variance(self):
+        """The variance, ``scale ** 2`` (a new array)."""
         return self._scale ** 2
 
     def __repr__(self):
@@ -130,7 +136,10 @@ class _Gaussian(Distribution):
         Parameters
         ----------
         sample_shape : int or tuple of int
+            The sample dimensions, placed before ``batch_shape +
+            event_shape``; an int ``n`` means ``(n,)``.
         rng : None, int or numpy.random.Generator
+            A Generator is advanced; a seed makes the draws reproducible.
         antithetic : bool
             Draw mirrored pairs: the first half along the leading sample
             dimension (which must be even) is ``loc + scale * eps``, the second
@@ -143,14 +152,51 @@ class _Gaussian(Distribution):
             what ``rng.standard_normal(shape, dtype)`` returns, so the draws
             reproduce ``loc + scale * rng.standard_normal(shape)`` bit for bit
             for a Generator seeded the same way (slower: numpy's ziggurat).
+            With ``antithetic``, numpy draws the first half and the second
+            is its negation.
+
+        Returns
+        -------
+        ndarray
+            The distribution's dtype, shape ``sample_shape + batch_shape +
+            event_shape``.
         """
         return self._sample(sample_shape, rng, antithetic, method, False)[0]
 
     def sample_and_log_prob(self, sample_shape=(), rng=None, antithetic=False,
                             method="fast"):
-        """``(value, log_prob(value))`` for the draws ``sample`` makes, the
+        r"""``(value, log_prob(value))`` for the draws ``sample`` makes, the
         log-densities computed from the standardised draws in the same pass
-        (``method="fast"``)."""
+        (``method="fast"``).
+
+        With ``method="fast"`` the log-density of each draw is
+        :math:`\sum_d -\epsilon_d^2/2 - \log \sigma_d - \log(2\pi)/2`, from
+        the standard normals :math:`\epsilon` themselves (so it may differ
+        from ``log_prob(value)`` in the last bits), and a mirrored antithetic
+        draw gets the same value as its pair; with ``"numpy"`` it is
+        ``log_prob(value)``, computed after sampling.
+
+        Parameters
+        ----------
+        sample_shape : int or tuple of int
+            As for :meth:`sample`.
+        rng : None, int or numpy.random.Generator
+            As for :meth:`sample`.
+        antithetic : bool
+            As for :meth:`sample`.
+        method : {"fast", "numpy"}
+            As for :meth:`sample`: the draws are those ``sample`` makes with
+            the same arguments.
+
+        Returns
+        -------
+        value : ndarray
+            The distribution's dtype, shape ``sample_shape + batch_shape +
+            event_shape``.
+        log_prob : ndarray
+            The distribution's dtype, shape ``sample_shape + batch_shape``
+            (summed over the event).
+        """
         return self._sample(sample_shape, rng, antithetic, method, True)
 
     def _sample(self, sample_shape, rng, antithetic, method, with_log_prob):
@@ -185,13 +231,42 @@ class _Gaussian(Distribution):
         return x, (self.log_prob(x) if with_log_prob else None)
 
     def log_prob(self, value):
+        r"""Log-density of ``value``, summed over the event.
+
+        .. math:: \log p(x) = \sum_d -\frac{z_d^2}{2} - \log \sigma_d - \frac{\log(2\pi)}{2},
+                  \qquad z = (x - \mu) / \sigma
+
+        with the sum over the event axis (:class:`DiagNormal`) or a single
+        term (:class:`Normal`), computed in float64.
+
+        Parameters
+        ----------
+        value : array_like
+            Real values (converted to the distribution's dtype; NaN or inf is
+            a ``ValueError`` unless ``validate=False``), broadcastable against
+            ``batch_shape + event_shape``.
+
+        Returns
+        -------
+        ndarray
+            The distribution's dtype, shape ``broadcast(value.shape,
+            batch_shape + event_shape)`` without the event dimensions.
+        """
         block, loc, scale, shape = self._blocks(value)
         out = np.empty(block.shape[:2], dtype=self.dtype)
         _gaussian.log_prob(loc, scale, block, out, get_num_threads())
         return out.reshape(shape[:len(shape) - len(self.event_shape)])
 
     def entropy(self):
-        """``sum over the event of 1/2 + log(2 pi)/2 + log(scale)``, shape ``batch_shape``."""
+        r"""``sum over the event of 1/2 + log(2 pi)/2 + log(scale)``, shape ``batch_shape``.
+
+        .. math:: H = \sum_d \frac{1}{2} + \frac{\log(2\pi)}{2} + \log \sigma_d
+
+        Returns
+        -------
+        ndarray
+            The distribution's dtype, shape ``batch_shape``.
+        """
         out = np.empty(self._scale2.shape[0], dtype=self.dtype)
         _gaussian.entropy(self._scale2, out)
         return out.reshape(self.batch_shape)
