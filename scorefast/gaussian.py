@@ -272,8 +272,30 @@ class _Gaussian(Distribution):
         return out.reshape(self.batch_shape)
 
     def score(self, value):
-        """``(z / scale, z**2 - 1)``: the gradients of ``log_prob(value)``
-        with respect to loc and log(scale), each of value's shape."""
+        r"""``(z / scale, z**2 - 1)``: the gradients of ``log_prob(value)``
+        with respect to loc and log(scale), each of value's shape.
+
+        .. math:: \frac{\partial \log p}{\partial \mu_d} = \frac{z_d}{\sigma_d}, \qquad
+                  \frac{\partial \log p}{\partial \log \sigma_d} = z_d^2 - 1, \qquad
+                  z = (x - \mu) / \sigma
+
+        one pair of entries per coordinate (a :class:`DiagNormal`'s event is
+        not summed over: coordinate ``d`` of the event has its own gradient).
+
+        Parameters
+        ----------
+        value : array_like
+            Real values, broadcastable against ``batch_shape +
+            event_shape``, as for :meth:`log_prob`.
+
+        Returns
+        -------
+        score_loc : ndarray
+            :math:`z / \sigma`, the distribution's dtype, shape
+            ``broadcast(value.shape, batch_shape + event_shape)``.
+        score_log_scale : ndarray
+            :math:`z^2 - 1`, the same dtype and shape.
+        """
         block, loc, scale, shape = self._blocks(value)
         g_loc = np.empty_like(block)
         g_ls = np.empty_like(block)
@@ -289,6 +311,29 @@ class _Gaussian(Distribution):
         broadcast against ``sample_shape + batch_shape`` (one weight per
         sample of the event). ``out``, a pair of arrays, accumulates.
         Returns the pair ``(g_loc, g_log_scale)`` of the parameters' shape.
+
+        Parameters
+        ----------
+        value : array_like, shape ``sample_shape + batch_shape + event_shape``
+            Real values, e.g. ``sample(sample_shape)``.
+        weights : array_like, broadcastable to ``sample_shape + batch_shape``
+            One weight per sample and batch element, shared by the
+            coordinates of a :class:`DiagNormal`'s event (finite unless
+            ``validate=False``), converted to the distribution's dtype.
+        out : tuple of two ndarray, optional
+            ``(g_loc, g_log_scale)``, each of shape ``batch_shape +
+            event_shape`` and the distribution's dtype, writeable,
+            C-contiguous, sharing no memory with each other or the inputs:
+            the result is *added* into them.
+
+        Returns
+        -------
+        g_loc : ndarray
+            :math:`\sum_s w_s z_s / \sigma`, the distribution's dtype, shape
+            ``batch_shape + event_shape``: ``out[0]`` if given.
+        g_log_scale : ndarray
+            :math:`\sum_s w_s (z_s^2 - 1)`, the same dtype and shape:
+            ``out[1]`` if given.
         """
         value = self._as_value(value)
         sample_shape = self._sample_dims(value.shape)
@@ -338,8 +383,17 @@ class DiagNormal(_Gaussian):
     ``Independent(Normal(loc, scale), 1)``): ``log_prob`` and ``entropy``
     sum over the event axis.
 
-    Parameters as for :class:`Normal`; ``loc`` and ``scale`` broadcast to a
-    shape of at least one dimension, ``batch_shape + (D,)``.
+    .. math:: p(x) = \prod_{d=1}^{D} \frac{1}{\sigma_d\sqrt{2\pi}}
+              \exp\left(-\frac{(x_d - \mu_d)^2}{2\sigma_d^2}\right)
+
+    Parameters
+    ----------
+    loc, scale : array_like, broadcastable against each other
+        As for :class:`Normal`; they must broadcast to a shape of at least
+        one dimension, ``batch_shape + (D,)`` with ``D >= 1`` (the last axis
+        is the event).
+    validate, copy : bool
+        As for :class:`Categorical`.
     """
 
     def _set_shapes(self, shape):
