@@ -581,7 +581,7 @@ def _b1_floor(L, R, S, rng):
 # -- G1 and G1-antithetic peers --------------------------------------------------
 def _g1_scorefast(mu, log_sigma, N, rng, method=None, antithetic=False):
     import scorefast
-    d = scorefast.DiagNormal(mu, np.exp(log_sigma))
+    d = scorefast.DiagNormal(mu, np.exp(log_sigma), copy=False)     # in place, as the others
     x, logp = _sf_draw(d, N, rng, method, antithetic)
     f = _g1_fitness(x)
     g_mu, g_ls = scorefast.reinforce_grad(d, x, f, baseline="mean")
@@ -897,7 +897,7 @@ def _g1a_floor(mu, log_sigma, N, rng):
 # -- P1 peers ---------------------------------------------------------------------
 def _p1_scorefast(loc, log_scale, A, rng, method=None):
     import scorefast
-    d = scorefast.Normal(loc, np.exp(log_scale))
+    d = scorefast.Normal(loc, np.exp(log_scale), copy=False)        # in place, as the others
     x, logp = _sf_draw(d, (), rng, method)
     g_loc, g_ls = scorefast.reinforce_grad(d, x[None], A[None, :, None], baseline="none")
     return x, logp, g_loc, g_ls
