@@ -76,6 +76,11 @@ static void SF_FN(rows_log_prob_z)(sf_index M, sf_index D, const double *c,
 SF_CLONES
 static void SF_FN(rows_log_norm)(sf_index M, sf_index D, const SF_T *scale, double *c)
 {
+    if (D == 1) {
+        SF_SIMD
+        for (sf_index m = 0; m < M; m++) c[m] = sf_log((double)scale[m]) + SF_LOG_SQRT_2PI;
+        return;
+    }
     for (sf_index m = 0; m < M; m++) {
         double acc = 0.0;
         SF_SIMD_REDUCE(+, acc)
@@ -151,22 +156,47 @@ int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
     return nomem ? SF_ERR_NOMEM : SF_OK;
 }
 
+/* log_prob of one sample's M rows of D (x, loc, scale all (M, D)). */
+SF_CLONES
+static void SF_FN(rows_log_prob)(sf_index M, sf_index D, const SF_T *loc,
+                                 const SF_T *scale, const SF_T *x, SF_T *log_prob)
+{
+    if (D == 1) {
+        SF_SIMD
+        for (sf_index m = 0; m < M; m++) {
+            double sigma = (double)scale[m];
+            double z = ((double)x[m] - (double)loc[m]) / sigma;
+            log_prob[m] = (SF_T)(-0.5 * z * z - sf_log(sigma) - SF_LOG_SQRT_2PI);
+        }
+        return;
+    }
+    for (sf_index m = 0; m < M; m++) {
+        const SF_T *mu = loc + m * D, *sigma = scale + m * D, *xr = x + m * D;
+        double acc = 0.0;
+        SF_SIMD_REDUCE(+, acc)
+        for (sf_index d = 0; d < D; d++) {
+            double z = ((double)xr[d] - (double)mu[d]) / (double)sigma[d];
+            acc += -0.5 * z * z - sf_log((double)sigma[d]);
+        }
+        log_prob[m] = (SF_T)(acc - (double)D * SF_LOG_SQRT_2PI);
+    }
+}
+
 int SF_FN(sf_gauss_log_prob)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
                              const SF_T *scale, const SF_T *x, SF_T *log_prob,
                              int n_threads)
 {
+    /* blocks of rows of one sample, so that a single sample of many rows
+     * (one draw per state of a policy batch) still spreads over threads */
+    sf_index block = 4 * SF_TILE, blocks = (M + block - 1) / block;
     (void)n_threads;
 #pragma omp parallel for schedule(static) num_threads(n_threads) \
     if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
-    for (sf_index r = 0; r < S * M; r++) {
-        sf_index m = r % M;
-        const SF_T *mu = loc + m * D, *sigma = scale + m * D, *xr = x + r * D;
-        double acc = 0.0;
-        for (sf_index d = 0; d < D; d++) {
-            double z = ((double)xr[d] - (double)mu[d]) / (double)sigma[d];
-            acc += -0.5 * z * z - log((double)sigma[d]) - SF_LOG_SQRT_2PI;
-        }
-        log_prob[r] = (SF_T)acc;
+    for (sf_index t = 0; t < S * blocks; t++) {
+        sf_index s = t / blocks, m0 = (t % blocks) * block;
+        sf_index n = M - m0 < block ? M - m0 : block;
+        SF_FN(rows_log_prob)(n, D, loc + m0 * D, scale + m0 * D,
+                             x + (s * M + m0) * D, log_prob + s * M + m0);
     }
     return SF_OK;
 }
