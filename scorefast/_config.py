@@ -18,11 +18,16 @@ def _default_threads():
         except ValueError:
             raise ValueError(
                 f"SCOREFAST_NUM_THREADS must be a positive integer, got {env!r}") from None
-        if n < 1:
-            raise ValueError(f"SCOREFAST_NUM_THREADS must be a positive integer, got {env!r}")
+        if not 1 <= n <= 1024:
+            raise ValueError("SCOREFAST_NUM_THREADS must be an integer from 1 to 1024, "
+                             f"got {env!r}")
         return n
     return max(1, _categorical.max_threads())
 
+
+#: the most threads the kernels may be asked for: OpenMP aborts the process
+#: when it cannot create the threads it is told to, so absurd counts are refused
+MAX_THREADS = 1024
 
 _num_threads = _default_threads()
 
@@ -47,8 +52,9 @@ def set_num_threads(n):
     Parameters
     ----------
     n : int or None
-        A positive integer (any object with ``__index__``; a bool is a
-        ``TypeError``, a value below 1 a ``ValueError``). ``None`` restores
+        A positive integer up to ``MAX_THREADS`` (1024) (any object with
+        ``__index__``; a bool is a ``TypeError``, a value outside 1..1024 a
+        ``ValueError``). ``None`` restores
         the default: the ``SCOREFAST_NUM_THREADS`` environment variable, else
         OpenMP's default.
 
@@ -67,7 +73,7 @@ def set_num_threads(n):
         if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):
             raise TypeError(f"n must be a positive integer, got {type(n).__name__}")
         n = int(n)
-        if n < 1:
-            raise ValueError(f"n must be a positive integer, got {n}")
+        if not 1 <= n <= MAX_THREADS:
+            raise ValueError(f"n must be an integer from 1 to {MAX_THREADS}, got {n}")
         _num_threads = n
     return previous

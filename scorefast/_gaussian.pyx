@@ -12,6 +12,7 @@ def check(const real[:, ::1] loc, const real[:, ::1] scale):
     cdef sf_index bad = -1
     cdef int which = -1, status = SF_OK
     cdef Py_ssize_t N = loc.shape[0] * loc.shape[1]
+    _check_params(loc, scale)
     if N == 0:
         return
     with nogil:
@@ -24,6 +25,8 @@ def check(const real[:, ::1] loc, const real[:, ::1] scale):
 
 
 cdef inline int _check_params(object loc, object scale) except -1:
+    if loc is None or scale is None:
+        raise TypeError("loc and scale must be arrays, not None")
     if tuple(loc.shape) != tuple(scale.shape):
         raise ValueError("scale: shape does not match loc")
     return 0
@@ -118,6 +121,8 @@ def score(const real[:, ::1] loc, const real[:, ::1] scale, const real[:, :, ::1
     _check_values(x, M, D, "value")
     _check_values(out_loc, M, D, "out_loc")
     _check_values(out_log_scale, M, D, "out_log_scale")
+    if out_loc.shape[0] != S or out_log_scale.shape[0] != S:
+        raise ValueError("out_loc, out_log_scale: sample dimension does not match value")
     if S * M * D == 0:
         return
     with nogil:

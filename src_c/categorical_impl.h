@@ -252,10 +252,16 @@ int SF_FN(sf_cat_reinforce)(sf_index S, sf_index B, sf_index K, const SF_T *logi
                                                       ddof, scale, adv);
             if (w_total != 0.0)
                 SF_FN(row_axpy_probs)(K, logits + i * K, norm + 2 * i, w_total, g);
-            for (sf_index s = 0; s < S; s++) cls[value[s * B + i]] += adv[s];
+            /* the values were checked above; the range test here still keeps
+             * every access in bounds should value share memory with grad */
+            for (sf_index s = 0; s < S; s++) {
+                int64_t v = value[s * B + i];
+                if (v >= 0 && v < K) cls[v] += adv[s];
+            }
             /* each drawn class is added to g once, rounded once */
             for (sf_index s = 0; s < S; s++) {
                 int64_t v = value[s * B + i];
+                if (v < 0 || v >= K) continue;
                 g[v] = (SF_T)((double)g[v] + cls[v]);
                 cls[v] = 0.0;
             }
