@@ -51,7 +51,9 @@ static inline double sf_exp(double x)
     p = __builtin_fma(p, r, 1.0);
     p = __builtin_fma(p, r, 1.0);
     int64_t n1 = ni >> 1, n2 = ni - n1;
-    int64_t b1 = (n1 + 1023) << 52, b2 = (n2 + 1023) << 52;
+    /* shifted as unsigned: a NaN x makes n1 + 1023 out of range, and a
+     * signed left shift of it would be undefined behaviour */
+    uint64_t b1 = (uint64_t)(n1 + 1023) << 52, b2 = (uint64_t)(n2 + 1023) << 52;
     double s1, s2;
     memcpy(&s1, &b1, sizeof s1);
     memcpy(&s2, &b2, sizeof s2);
@@ -76,7 +78,7 @@ static inline double sf_log(double x)
     /* shift the exponent so that the mantissa lands in [sqrt(1/2), sqrt(2)) */
     int64_t t = bits - 0x3fe6a09e667f3bcdLL;        /* bits of sqrt(1/2) */
     int64_t e = t >> 52;
-    int64_t mbits = bits - (e << 52);
+    int64_t mbits = bits - (int64_t)((uint64_t)e << 52);   /* e < 0 for x < 1: no signed shift */
     double m;
     memcpy(&m, &mbits, sizeof m);
     double f = m - 1.0;
