@@ -815,8 +815,9 @@ def test_fitness_shaping_arguments():
 
 # -- sizes beyond 2**31: no int32 anywhere, and no 16 GB surprise --------------------------------
 HUGE_CALLS = """
-import resource, numpy as np, scorefast as sf
-resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))     # at most 6 GiB mapped
+import os, resource, numpy as np, scorefast as sf
+if "libasan" not in os.environ.get("LD_PRELOAD", ""):        # ASan maps terabytes of shadow
+    resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))  # at most 6 GiB mapped
 HUGE = 2 ** 31 + 1                                                # over int32 in one dimension
 cat, ber, nor = sf.Categorical(np.zeros(4)), sf.Bernoulli(np.zeros(3)), sf.Normal(0.0, 1.0)
 zeros = lambda *shape: np.broadcast_to(0.0, shape)
@@ -853,7 +854,7 @@ def test_sizes_beyond_int32_raise_instead_of_overflowing():
     is a ptrdiff_t (sf_index) or Py_ssize_t; the kernels never see an int."""
     rc, output = run_isolated(HUGE_CALLS, timeout=300)
     assert rc == 0, output
-    lines = output.strip().splitlines()
+    lines = [ln for ln in output.splitlines() if " raised " in ln or ln.endswith("RETURNED")]
     assert len(lines) == 14, output
     assert all("raised" in line for line in lines), output
 
