@@ -200,6 +200,8 @@ def sample(const real[:, ::1] logits, double[:, ::1] norm, bint fill_norm,
     cdef real *lp = NULL
     _check_rows(out.shape[1], B, "out")
     _check_norm(norm, B)
+    if K == 0 and n:
+        raise ValueError("logits must have at least one class (K >= 1)")
     if log_prob is not None:
         if log_prob.shape[0] != S or log_prob.shape[1] != B:
             raise ValueError("log_prob: shape does not match out")

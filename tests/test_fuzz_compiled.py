@@ -315,10 +315,6 @@ def test_absurd_thread_counts_do_not_crash():
     assert rc == 0, out
 
 
-@pytest.mark.xfail(strict=True, reason="bug: _categorical.sample does not check K >= 1; "
-                   "with rows of no classes (and a norm that is not NaN) it draws class 0 "
-                   "and reads logits[i, 0] past the end of the array (found by the fuzz "
-                   "harness under AddressSanitizer: heap-buffer-overflow in row_logp)")
 def test_categorical_sample_kernel_with_no_classes():
     rc, out = run_isolated("""
         import numpy as np
