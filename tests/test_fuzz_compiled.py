@@ -132,7 +132,7 @@ def _mutate(draw, st, args, spec):
             dt = np.dtype(draw(st.sampled_from(DTYPES)))
             try:
                 return i, a.astype(dt)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):     # e.g. an object inf to int
                 return i, np.zeros(a.shape, dt)
         if how == "strided" and a.ndim:
             big = np.repeat(a, 2, axis=-1)
