@@ -62,3 +62,81 @@ cdef inline unsigned long long draw_key(object bit_generator) except? 0:
     with bit_generator.lock, nogil:
         key = rng.next_uint64(rng.state)
     return key
+
+
+# -- arrays reached without typed memoryviews ------------------------------------------------
+# A typed memoryview costs a buffer acquisition per argument and a fused
+# signature a dispatch per call (together several microseconds, the whole
+# budget of a small batch); the hot entry points take plain arrays instead
+# and check them here, with the same guarantees: an aligned, native-order,
+# C-contiguous ndarray of the expected dtype and number of dimensions,
+# writeable where written.
+cimport numpy as cnp
+
+
+cdef inline cnp.ndarray as_array(object a, int ndim, bint write, str name):
+    """a as an ndarray of ndim dimensions laid out for the kernels (any dtype)."""
+    if not cnp.PyArray_Check(a):
+        raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray> a
+    if cnp.PyArray_NDIM(arr) != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got {cnp.PyArray_NDIM(arr)}")
+    if not cnp.PyArray_ISCARRAY_RO(arr):
+        if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+            raise ValueError(f"{name} must be C-contiguous")
+        if not cnp.PyArray_ISALIGNED(arr):
+            raise ValueError(f"{name} must be aligned")
+        raise ValueError(f"{name} must be in native byte order")
+    if write and not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError(f"{name} must be writeable")
+    return arr
+
+
+cdef inline int real_type(cnp.ndarray a, str name) except -1:
+    """NPY_FLOAT or NPY_DOUBLE: the element type of a kernel's real array."""
+    cdef int t = cnp.PyArray_TYPE(a)
+    if t != cnp.NPY_FLOAT and t != cnp.NPY_DOUBLE:
+        raise TypeError(f"{name} must be float32 or float64, got {(<object> a).dtype}")
+    return t
+
+
+cdef inline void *data_of(object a, int typenum, int ndim, Py_ssize_t d0, Py_ssize_t d1,
+                          Py_ssize_t d2, bint write, str name) except? NULL:
+    """The data of a, checked as by as_array, to hold typenum elements and to
+    have shape (d0, d1, d2)[:ndim] (a negative size: any)."""
+    cdef cnp.ndarray arr = as_array(a, ndim, write, name)
+    cdef Py_ssize_t want[3]
+    cdef int i
+    if not cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(arr), typenum):
+        raise TypeError(f"{name} must have dtype {cnp.PyArray_DescrFromType(typenum)}, "
+                        f"got {a.dtype}")
+    want[0] = d0
+    want[1] = d1
+    want[2] = d2
+    for i in range(ndim):
+        if want[i] >= 0 and cnp.PyArray_DIM(arr, i) != want[i]:
+            expected = [want[j] if want[j] >= 0 else "any" for j in range(ndim)]
+            raise ValueError(f"{name}: expected shape {tuple(expected)}, got {a.shape}")
+    return cnp.PyArray_DATA(arr)
+
+
+cdef inline void *data1(object a, int typenum, Py_ssize_t d0, bint write, str name) except? NULL:
+    return data_of(a, typenum, 1, d0, -1, -1, write, name)
+
+
+cdef inline void *data2(object a, int typenum, Py_ssize_t d0, Py_ssize_t d1, bint write,
+                        str name) except? NULL:
+    return data_of(a, typenum, 2, d0, d1, -1, write, name)
+
+
+cdef inline void *opt_data2(object a, int typenum, Py_ssize_t d0, Py_ssize_t d1, bint write,
+                            str name) except? NULL:
+    """data2, or NULL for None."""
+    if a is None:
+        return NULL
+    return data_of(a, typenum, 2, d0, d1, -1, write, name)
+
+
+cdef inline void *data3(object a, int typenum, Py_ssize_t d0, Py_ssize_t d1, Py_ssize_t d2,
+                        bint write, str name) except? NULL:
+    return data_of(a, typenum, 3, d0, d1, d2, write, name)

@@ -5,7 +5,15 @@ import operator
 
 import numpy as np
 
-__all__ = ["as_params", "as_value", "as_weights", "as_generator", "as_sample_shape"]
+__all__ = ["as_params", "as_value", "as_weights", "as_generator", "as_sample_shape",
+           "aligned"]
+
+
+def aligned(arr):
+    """arr, or an aligned copy of it: arrays made from a byte buffer at an odd
+    offset (np.frombuffer, some transports' unpickling) can be unaligned,
+    and the kernels refuse those."""
+    return arr if arr.flags.aligned else arr.copy()
 
 
 def as_params(x, name, copy=True, dtype=None):
@@ -22,7 +30,7 @@ def as_params(x, name, copy=True, dtype=None):
     if copy:
         return np.array(arr, dtype=dtype, order="C", copy=True)
     # not np.ascontiguousarray, which turns a 0-d array into shape (1,)
-    return np.asarray(arr, dtype=dtype, order="C")
+    return aligned(np.asarray(arr, dtype=dtype, order="C"))
 
 
 def is_float32(dtype):
@@ -38,7 +46,7 @@ def as_value(value, name="value"):
         raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
     if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{name} is outside the support of the distribution")
-    return arr.astype(np.int64, copy=False)
+    return aligned(arr.astype(np.int64, copy=False))
 
 
 def as_weights(x, name, dtype, validate=True):
@@ -46,7 +54,7 @@ def as_weights(x, name, dtype, validate=True):
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}")
-    arr = arr.astype(dtype, copy=False)
+    arr = aligned(arr.astype(dtype, copy=False))
     if validate and arr.size and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or inf")
     return arr

@@ -10,7 +10,7 @@ import numpy as np
 
 from scorefast import _bernoulli, _categorical
 from scorefast._config import get_num_threads
-from scorefast._validation import as_generator, as_params, as_sample_shape, as_value, as_weights
+from scorefast._validation import aligned, as_generator, as_params, as_sample_shape, as_value, as_weights
 
 __all__ = ["Distribution", "Categorical", "Bernoulli"]
 
@@ -109,8 +109,8 @@ class Distribution:
                 raise ValueError(f"{name} must have shape {shape}, got {o.shape}")
             if o.dtype != self.dtype:
                 raise TypeError(f"{name} must have dtype {self.dtype}, got {o.dtype}")
-            if not o.flags.c_contiguous or not o.flags.writeable:
-                raise ValueError(f"{name} must be a writeable C-contiguous array")
+            if not (o.flags.c_contiguous and o.flags.writeable and o.flags.aligned):
+                raise ValueError(f"{name} must be a writeable, aligned, C-contiguous array")
             for x in self._params() + tuple(inputs):
                 if np.shares_memory(o, x):
                     raise ValueError(f"{name} must not share memory with an input")
@@ -120,6 +120,22 @@ class Distribution:
 
     def _params(self):
         return tuple(getattr(self, p) for p in self._param_names)
+
+    def __setstate__(self, state):
+        # a transport may unpickle arrays into unaligned (or read-only)
+        # buffers; the kernels need them aligned, and the cached normalisers
+        # writeable, so such arrays are copied (read-only views stay read-only)
+        for name, value in state.items():
+            if isinstance(value, np.ndarray):
+                written = name in self._written_state
+                if not value.flags.aligned or (written and not value.flags.writeable):
+                    copy = value.copy()
+                    copy.flags.writeable = written or value.flags.writeable
+                    state[name] = copy
+        self.__dict__.update(state)
+
+    #: the arrays of a distribution's state that its methods write to (caches)
+    _written_state = frozenset({"_norm_all"})
 
 
 class Categorical(Distribution):
@@ -426,7 +442,7 @@ def _as_binary(value, dtype):
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"value must be a real, integer or bool array, got dtype {arr.dtype}")
-    return arr.astype(dtype, copy=False)
+    return aligned(arr.astype(dtype, copy=False))
 
 
 class Bernoulli(Distribution):

@@ -127,6 +127,18 @@ def test_group_baseline_eps_zero_equal_rewards():
 
 
 # -- memory layouts: every array argument works in any layout ------------------------------
+def _unaligned(a):
+    """A C-contiguous copy of a whose data starts one byte past an aligned
+    address, as np.frombuffer at an odd offset (or a transport) gives."""
+    a = np.asarray(a)
+    buf = np.zeros(a.nbytes + a.itemsize + 1, np.uint8)
+    start = (-buf.ctypes.data) % a.itemsize + 1
+    out = np.frombuffer(buf.data, a.dtype, a.size, start).reshape(a.shape)
+    out[...] = a
+    assert not out.flags.aligned or a.itemsize == 1
+    return out
+
+
 def _layouts(a):
     """a in every layout a caller may pass, each equal to a in value."""
     a = np.asarray(a)
@@ -141,6 +153,7 @@ def _layouts(a):
         "read-only": ro,
         "big-endian": a.astype(a.dtype.newbyteorder(">")),
         "broadcast-view": np.broadcast_to(a[None], (2,) + a.shape)[1],
+        "unaligned": _unaligned(a),
     }
 
 
@@ -217,6 +230,8 @@ def test_any_layout_gives_the_same_result(dtype, case, layout):
     are those of a plain C-contiguous native array (big-endian float32 stays
     float32)."""
     arr, fn = _layout_cases(dtype)[case]
+    if layout == "unaligned" and arr.dtype.itemsize == 1:
+        pytest.skip("a one-byte dtype is always aligned")
     expected = fn(arr)
     got = fn(_layouts(arr)[layout])
     assert _same(expected, got)
@@ -581,6 +596,7 @@ def _outs_for(family, dt):
         "strided": (pair(np.zeros(shape[:-1] + (2 * shape[-1],), dt)[..., ::2]), ValueError),
         "fortran": (pair(np.asfortranarray(np.zeros(shape, dt))), ValueError),
         "read-only": (pair(ro), ValueError),
+        "unaligned": (pair(_unaligned(np.zeros(shape, dt))), ValueError),
         "list": (pair(np.zeros(shape, dt).tolist()), TypeError),
         "aliases-params": (pair(d.logits if family in ("Categorical", "Bernoulli") else d.loc), ValueError),
     }
@@ -928,3 +944,22 @@ def test_group_baseline_over_the_whole_range_kernels(case):
     np.testing.assert_allclose(out[:, 0], expected, rtol=1e-13, atol=0)
     z = x
     np.testing.assert_allclose(g[0], (expected * z).sum(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_state_unpickled_into_unaligned_read_only_buffers(dtype, family):
+    """A transport may unpickle a distribution's arrays into unaligned,
+    read-only buffers (dask did); the distribution copies what the kernels
+    cannot take and gives the same results."""
+    d, v, w = _families(dtype)[family]
+    state = {}
+    for name, value in vars(d).items():
+        if isinstance(value, np.ndarray):
+            value = _unaligned(value)
+            value.flags.writeable = False
+        state[name] = value
+    e = object.__new__(type(d))
+    e.__setstate__(state)
+    for method in ("sample", "log_prob", "weighted_score", "entropy"):
+        args = {"sample": (3, 5), "log_prob": (v,), "weighted_score": (v, w), "entropy": ()}[method]
+        assert _same(getattr(d, method)(*args), getattr(e, method)(*args)), method
