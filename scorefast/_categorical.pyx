@@ -196,6 +196,27 @@ def advantages(rewards, int kind, double c, double eps, double ddof, double scal
     check_status(status, "rewards")
 
 
+def check_finite(x, str name):
+    """Raise ValueError if the C-contiguous float32/float64 array x holds NaN
+    or inf (the check of rewards and weights; no temporary array)."""
+    if not cnp.PyArray_Check(x):
+        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+    cdef cnp.ndarray X = as_array(x, cnp.PyArray_NDIM(<cnp.ndarray> x), False, name)
+    cdef int t = real_type(X, name)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(X)
+    cdef const void *p = cnp.PyArray_DATA(X)
+    cdef int status
+    if n == 0:
+        return
+    with nogil:
+        if t == F64:
+            status = sf_check_finite_d(n, <const double *> p)
+        else:
+            status = sf_check_finite_f(n, <const float *> p)
+    if status != SF_OK:
+        raise ValueError(f"{name} contains NaN or inf")
+
+
 BASELINE_KINDS = {"none": SF_BASE_NONE, "constant": SF_BASE_CONST, "mean": SF_BASE_MEAN,
                   "loo": SF_BASE_LOO, "group": SF_BASE_GROUP}
 

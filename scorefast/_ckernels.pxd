@@ -33,6 +33,8 @@ cdef extern from "advantages.h" nogil:
                         double c, double eps, double ddof, double scale, double *adv)
     int sf_advantages_f(sf_index S, sf_index M, const float *rewards, int kind,
                         double c, double eps, double ddof, double scale, float *adv)
+    int sf_check_finite_d(sf_index n, const double *x)
+    int sf_check_finite_f(sf_index n, const float *x)
 
 cdef extern from "categorical.h" nogil:
     int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value)

@@ -5,6 +5,8 @@ import operator
 
 import numpy as np
 
+from scorefast._categorical import check_finite
+
 __all__ = ["as_params", "as_value", "as_weights", "as_generator", "as_sample_shape",
            "aligned"]
 
@@ -16,12 +18,21 @@ def aligned(arr):
     return arr if arr.flags.aligned else arr.copy()
 
 
+_INT64 = np.dtype(np.int64)
+#: the parameter dtypes used as they are (native byte order only)
+_REAL = (np.dtype(np.float64), np.dtype(np.float32))
+
+
 def as_params(x, name, copy=True, dtype=None):
     """A C-contiguous float32 or float64 array (float32 kept, the rest float64).
 
     With ``copy`` the result never shares memory with ``x``: a distribution
     caches quantities derived from its parameters, which must not change
     under it."""
+    if not copy and dtype is None and type(x) is np.ndarray and x.dtype in _REAL:
+        flags = x.flags
+        if flags.c_contiguous and flags.aligned:
+            return x                                    # the common case, fast
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}")
@@ -39,8 +50,12 @@ def is_float32(dtype):
     return dtype.kind == "f" and dtype.itemsize == 4
 
 
+
+
 def as_value(value, name="value"):
     """An integer array of class indices, as int64."""
+    if type(value) is np.ndarray and value.dtype is _INT64 and value.flags.aligned:
+        return value                                    # the common case, fast
     arr = np.asarray(value)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
@@ -54,9 +69,9 @@ def as_weights(x, name, dtype, validate=True):
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}")
-    arr = aligned(arr.astype(dtype, copy=False))
-    if validate and arr.size and not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or inf")
+    arr = aligned(arr.astype(dtype, copy=False))       # a view stays a view (out= aliasing checks)
+    if validate:
+        check_finite(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr), name)
     return arr
 
 

@@ -58,7 +58,6 @@ from ``rng``. A peer whose modules do not import is unavailable
 (``get_peer`` raises ``NotImplementedError``).
 """
 import importlib
-import inspect
 import math
 import os
 
@@ -168,7 +167,7 @@ def make_p1_inputs(size, dtype="float64", seed=SEED):
 # -- the environments: the same for every peer -----------------------------------
 def _c1_rewards(R, a):
     """``r[s, i] = R[i, a[s, i]]``."""
-    return np.take_along_axis(R, a.T, 1).T
+    return R[np.arange(R.shape[0]), a]
 
 
 def _b1_rewards(R, x):
@@ -182,47 +181,14 @@ def _g1_fitness(x):
     return -np.einsum("nd,nd->n", t, t)
 
 
-# -- scorefast's API, whatever of it has landed ------------------------------------
-_API = {}
-
-
-def _api(cls):
-    """(has sample_and_log_prob, parameters of the sampler used) of a class."""
-    info = _API.get(cls)
-    if info is None:
-        fused = hasattr(cls, "sample_and_log_prob")
-        fn = cls.sample_and_log_prob if fused else cls.sample
-        try:
-            params = frozenset(inspect.signature(fn).parameters)
-        except (TypeError, ValueError):  # pragma: no cover - a compiled method
-            params = frozenset()
-        info = _API[cls] = (fused, params)
-    return info
-
-
-def _sf_draw(d, shape, rng, method=None, antithetic=False):
-    """``(x, log_prob(x))`` by ``sample_and_log_prob`` where it exists, else
-    ``sample`` then ``log_prob``; ``method`` and ``antithetic`` passed only
-    where given (``method`` only where the sampler takes it)."""
-    fused, params = _api(type(d))
-    kw = {}
-    if antithetic:
-        kw["antithetic"] = True
-    if method is not None and "method" in params:
-        kw["method"] = method
-    if fused:
-        return d.sample_and_log_prob(shape, rng, **kw)
-    x = d.sample(shape, rng, **kw)
-    return x, d.log_prob(x)
-
-
 # -- C1 peers ---------------------------------------------------------------------
 def _c1_scorefast(L, R, S, rng, method=None):
     import scorefast
     # copy=False: the logits are used in place, as every other peer uses them
     # (the default copy guards against the caller changing them later)
     d = scorefast.Categorical(L, copy=False)
-    a, logp = _sf_draw(d, S, rng, method)
+    # one sampler, whatever the method: the draws are those of rng.random
+    a, logp = d.sample_and_log_prob(S, rng)
     r = _c1_rewards(R, a)
     G = scorefast.reinforce_grad(d, a, r, baseline="loo")
     return a, logp, G
@@ -420,7 +386,7 @@ def _c1_floor(L, R, S, rng):
 def _b1_scorefast(L, R, S, rng, method=None):
     import scorefast
     d = scorefast.Bernoulli(L, copy=False)            # in place, as the other peers
-    x, logp = _sf_draw(d, S, rng, method)
+    x, logp = d.sample_and_log_prob(S, rng, method=method or "fast")
     r = _b1_rewards(R, x)
     G = scorefast.reinforce_grad(d, x, r[..., None], baseline="loo")
     return x, logp, G
@@ -582,7 +548,7 @@ def _b1_floor(L, R, S, rng):
 def _g1_scorefast(mu, log_sigma, N, rng, method=None, antithetic=False):
     import scorefast
     d = scorefast.DiagNormal(mu, np.exp(log_sigma), copy=False)     # in place, as the others
-    x, logp = _sf_draw(d, N, rng, method, antithetic)
+    x, logp = d.sample_and_log_prob(N, rng, antithetic=antithetic, method=method or "fast")
     f = _g1_fitness(x)
     g_mu, g_ls = scorefast.reinforce_grad(d, x, f, baseline="mean")
     return x, logp, g_mu, g_ls
@@ -898,7 +864,7 @@ def _g1a_floor(mu, log_sigma, N, rng):
 def _p1_scorefast(loc, log_scale, A, rng, method=None):
     import scorefast
     d = scorefast.Normal(loc, np.exp(log_scale), copy=False)        # in place, as the others
-    x, logp = _sf_draw(d, (), rng, method)
+    x, logp = d.sample_and_log_prob((), rng, method=method or "fast")
     g_loc, g_ls = scorefast.reinforce_grad(d, x[None], A[None, :, None], baseline="none")
     return x, logp, g_loc, g_ls
 

@@ -48,9 +48,9 @@ class Distribution:
 
     def _sample_dims(self, shape, name="value"):
         """The sample shape of an array of ``shape``: what precedes the batch and event dims."""
-        tail = tuple(self.batch_shape) + tuple(self.event_shape)
+        tail = self.batch_shape + self.event_shape
         n = len(shape) - len(tail)
-        if n < 0 or tuple(shape[n:]) != tail:
+        if n < 0 or shape[n:] != tail:
             raise ValueError(
                 f"{name} must have shape sample_shape + {tail}, got {tuple(shape)}")
         return tuple(shape[:n])
@@ -69,6 +69,8 @@ class Distribution:
         target = tuple(sample_shape) + tuple(self.batch_shape)
         if weights.shape == target:
             # one weight per sample and batch element, as given: no broadcasting
+            if len(sample_shape) == 1 and weights.ndim == 2 and weights.flags.c_contiguous:
+                return weights                          # already (S, M)
             return np.ascontiguousarray(weights).reshape(
                 math.prod(sample_shape), math.prod(self.batch_shape))
         weights = weights.reshape((1,) * (len(target) - weights.ndim) + weights.shape) \
@@ -95,6 +97,8 @@ class Distribution:
         checking it can take them; a tuple when there are several."""
         shape = self._param_shape
         n = len(self._param_names)
+        if out is None and n == 1:
+            return np.zeros(shape, dtype=self.dtype)
         if out is None:
             arrays = tuple(np.zeros(shape, dtype=self.dtype) for _ in range(n))
             return arrays if n > 1 else arrays[0]
@@ -171,23 +175,25 @@ class Categorical(Distribution):
         given = as_params(logits, "logits", copy=False)
         if given.ndim == 0:
             raise ValueError("logits must have shape (..., K) with at least one dimension")
-        if given.shape[-1] == 0:
-            raise ValueError("logits must have at least one class (K >= 1)")
         K = given.shape[-1]
+        if K == 0:
+            raise ValueError("logits must have at least one class (K >= 1)")
         # the copy, when asked for, is written by the normaliser's own pass
         logits = np.empty_like(given) if copy else given
-        self._rows = logits.reshape(-1, K)
+        rows = given if given.ndim == 2 else given.reshape(-1, K)
+        self._rows = rows if not copy else logits.reshape(-1, K)
         # per row (max, log sum exp(logits - max)), see src_c/categorical.h:
         # the maxima now, in the validating pass; the log-sums when first
         # needed, by the sampling pass if that comes first (one exp pass saved)
-        self._norm_all = np.empty((self._rows.shape[0], 2), dtype=np.float64)
+        self._norm_all = np.empty((rows.shape[0], 2), dtype=np.float64)
         self._norm_ready = False
         self.validate = bool(validate)
-        _categorical.prepare(given.reshape(-1, K), self._rows if copy else None,
-                             self._norm_all, self.validate, get_num_threads())
+        _categorical.prepare(rows, self._rows if copy else None, self._norm_all, self.validate,
+                             get_num_threads())
         self._logits = logits.view()
         self._logits.flags.writeable = False
-        self._param_names = ("logits",)
+
+    _param_names = ("logits",)
 
     # -- parameters -----------------------------------------------------
     @property
@@ -327,11 +333,13 @@ class Categorical(Distribution):
         shape = sample_shape + self.batch_shape
         out = np.empty(shape, dtype=np.int64)
         logp = np.empty(shape, dtype=self.dtype) if with_log_prob else None
-        B = self._rows.shape[0]
-        S = math.prod(sample_shape)
-        fill = not self._norm_ready
-        _categorical.sample(self._rows, self._norm_all, fill, out.reshape(S, B),
-                            logp.reshape(S, B) if with_log_prob else None,
+        if len(sample_shape) == 1 and len(shape) == 2:
+            out2, logp2 = out, logp                     # already (S, B)
+        else:
+            S, B = math.prod(sample_shape), self._rows.shape[0]
+            out2 = out.reshape(S, B)
+            logp2 = logp.reshape(S, B) if with_log_prob else None
+        _categorical.sample(self._rows, self._norm_all, not self._norm_ready, out2, logp2,
                             gen.bit_generator, get_num_threads())
         self._norm_ready = True
         return out, logp
@@ -430,11 +438,13 @@ class Categorical(Distribution):
         """out += sum_s a[s] * score(value[s]), a the advantages of the (S, B)
         block under ``baseline`` = (kind, c, eps, ddof, scale)."""
         B, K = self._rows.shape
-        v = np.ascontiguousarray(value).reshape(block.shape[0], B)
+        S = block.shape[0]
+        v = value if value.shape == (S, B) and value.flags.c_contiguous else \
+            np.ascontiguousarray(value).reshape(S, B)
         # a centred baseline never reads the log-sums (no probability term)
         norm = self._norm_all if baseline[0] in _CENTRED else self._norm
         _categorical.reinforce(self._rows, norm, v, block, *baseline,
-                               out.reshape(B, K), get_num_threads())
+                               out if out.ndim == 2 else out.reshape(B, K), get_num_threads())
         return out
 
 def _as_binary(value, dtype):

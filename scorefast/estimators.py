@@ -316,6 +316,8 @@ def _kernel_baseline(baseline):
 def _check_eps_ddof(eps, ddof):
     """eps a finite number >= 0 and ddof a finite number: a NaN or negative
     eps turns the group baseline's advantages into NaN or inf."""
+    if type(eps) is float and type(ddof) is int and 0.0 <= eps < math.inf:
+        return                                          # the common case, fast
     for name, x in (("eps", eps), ("ddof", ddof)):
         if isinstance(x, bool) or not isinstance(x, numbers.Real):
             raise TypeError(f"{name} must be a real number, got {x!r}")

@@ -13,6 +13,7 @@ import numpy as np
 
 from scorefast import _gaussian
 from scorefast._config import get_num_threads
+from scorefast._categorical import check_finite
 from scorefast._validation import (aligned, as_generator, as_params, as_sample_shape, as_weights,
                                    is_float32)
 from scorefast.distributions import NO_BASELINE, Distribution
@@ -103,9 +104,9 @@ class _Gaussian(Distribution):
         arr = np.asarray(value)
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be a real-valued array, got dtype {arr.dtype}")
-        arr = aligned(arr.astype(self.dtype, copy=False))
-        if self.validate and arr.size and not np.isfinite(arr).all():
-            raise ValueError(f"{name} contains NaN or inf")
+        arr = aligned(arr.astype(self.dtype, copy=False))  # a view stays a view (out= aliasing)
+        if self.validate:
+            check_finite(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr), name)
         return arr
 
     def _blocks(self, value):

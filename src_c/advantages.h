@@ -35,7 +35,10 @@ static inline int sf_baseline_is_centred(int kind)
 #define SF_ADV_DECLARE(T, SUF)                                                  \
 int sf_advantages_##SUF(sf_index S, sf_index M, const T *rewards, int kind,      \
                         double c, double eps, double ddof, double scale,        \
-                        T *adv);
+                        T *adv);                                                 \
+/* SF_ERR_NAN or SF_ERR_INF if some x[j], j < n, is NaN or infinite (NaN     */ \
+/* first), else SF_OK: the check that rewards and weights get.               */ \
+int sf_check_finite_##SUF(sf_index n, const T *x);
 
 SF_ADV_DECLARE(double, d)
 SF_ADV_DECLARE(float, f)

@@ -17,6 +17,19 @@ int SF_FN(sf_advantages)(sf_index S, sf_index M, const SF_T *rewards, int kind,
     return SF_OK;
 }
 
+SF_CLONES
+int SF_FN(sf_check_finite)(sf_index n, const SF_T *x)
+{
+    int has_nan = 0, has_inf = 0;
+    SF_SIMD_REDUCE2(|, has_nan, |, has_inf)
+    for (sf_index j = 0; j < n; j++) {
+        double v = (double)x[j];
+        has_nan |= (v != v);
+        has_inf |= (v == INFINITY) | (v == -INFINITY);
+    }
+    return has_nan ? SF_ERR_NAN : has_inf ? SF_ERR_INF : SF_OK;
+}
+
 #undef SF_FN
 #undef SF_CAT1
 #undef SF_CAT2
