@@ -57,6 +57,7 @@ def reinforce(
     out: NDArray[Any],
     n_threads: int,
 ) -> None: ...
+def check_finite(x: NDArray[Any], name: str) -> None: ...
 def advantages(
     rewards: NDArray[Any],
     kind: int,
