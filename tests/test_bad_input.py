@@ -317,3 +317,23 @@ def test_unvalidated_bad_logits_do_not_crash():
     assert np.isin(x[:, 3], [0, 1]).all()
     d.probs, d.entropy(), d.log_prob(np.zeros((2, 4), int)), d.score(np.zeros((2, 4), int))
     d.weighted_score(np.zeros((2, 4), int), np.ones((2, 4)))
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 33, 1000])
+def test_check_finite_agrees_with_numpy(dtype, n):
+    """The compiled finiteness check of rewards and weights raises exactly
+    when np.isfinite(x).all() is False, wherever the bad element sits (SIMD
+    body or remainder), for NaN, +inf and -inf."""
+    from scorefast._categorical import check_finite
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n).astype(dtype)
+    check_finite(x, "rewards")
+    for bad in (np.nan, np.inf, -np.inf):
+        for j in {0, n // 2, n - 1}:
+            y = x.copy()
+            y[j] = bad
+            assert not np.isfinite(y).all()
+            with pytest.raises(ValueError, match="rewards contains NaN or inf"):
+                check_finite(y, "rewards")
+    big = np.full(n, np.finfo(dtype).max, dtype)
+    check_finite(big, "weights")                       # the largest finite values pass
