@@ -48,25 +48,53 @@ static int SF_FN(row_max)(sf_index K, const SF_T *l, SF_T *dst, double *nm)
     return SF_OK;
 }
 
-/* e[k] = exp(l_k - m), the sums of its blocks of SF_BLOCK, and (returned)
- * their total: the one way every kernel sums a row, so that the log-sum is
- * the same whichever kernel computes it. */
-#define SF_BLOCK 32
+/* e[k] = exp(l_k - m), and (returned) their total, summed the one way
+ * every kernel sums a row, so that the log-sum is the same whichever kernel
+ * computes it, in three levels: sub-blocks of SF_SUB classes summed as a
+ * tree; within each super-block of SF_SUPER sub-blocks, the running total of
+ * its sub-block sums (cum[j], at the end of sub-block j); across
+ * super-blocks, the running total at the end of each (sup[q]).  The sampler
+ * searches these; no running sum is longer than max(SF_SUPER, K / (SF_SUB *
+ * SF_SUPER)) terms, which keeps the total accurate for a million classes.
+ * cum and sup have room for sf_sub_count(K) and sf_super_count(K) doubles. */
+#ifndef SF_SUB
+#define SF_SUB 8
+#define SF_SUPER 64
+static inline sf_index sf_sub_count(sf_index K) { return (K + SF_SUB - 1) / SF_SUB; }
+static inline sf_index sf_super_count(sf_index K)
+{
+    return (sf_sub_count(K) + SF_SUPER - 1) / SF_SUPER;
+}
+#endif
 SF_CLONES
-static double SF_FN(row_exp_blocks)(sf_index K, const SF_T *l, double m, double *e,
-                                    double *block)
+static double SF_FN(row_exp_cum)(sf_index K, const SF_T *l, double m, double *e,
+                                 double *cum, double *sup)
 {
     SF_SIMD
     for (sf_index k = 0; k < K; k++) e[k] = sf_exp((double)l[k] - m);
-    sf_index nb = (K + SF_BLOCK - 1) / SF_BLOCK;
+    sf_index full = K / SF_SUB, nsub = sf_sub_count(K);
+    /* the sums of the sub-blocks, independent of one another (vectorised
+     * across sub-blocks) */
+    SF_SIMD
+    for (sf_index j = 0; j < full; j++) {
+        const double *x = e + j * SF_SUB;
+        cum[j] = ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
+    }
+    if (full < nsub) {
+        double t = 0.0;
+        for (sf_index k = full * SF_SUB; k < K; k++) t += e[k];
+        cum[full] = t;
+    }
     double total = 0.0;
-    for (sf_index b = 0; b < nb; b++) {
-        sf_index lo = b * SF_BLOCK, hi = lo + SF_BLOCK < K ? lo + SF_BLOCK : K;
-        double s = 0.0;
-        SF_SIMD_REDUCE(+, s)
-        for (sf_index k = lo; k < hi; k++) s += e[k];
-        block[b] = s;
-        total += s;
+    for (sf_index q = 0, lo = 0; lo < nsub; q++, lo += SF_SUPER) {
+        sf_index hi = lo + SF_SUPER < nsub ? lo + SF_SUPER : nsub;
+        double acc = 0.0;
+        for (sf_index j = lo; j < hi; j++) {
+            acc += cum[j];
+            cum[j] = acc;
+        }
+        total += acc;
+        sup[q] = total;
     }
     return total;
 }
@@ -101,23 +129,58 @@ static void SF_FN(row_axpy_probs)(sf_index K, const SF_T *l, const double *nm,
         g[k] = (SF_T)((double)g[k] - w_total * sf_exp(((double)l[k] - nm[0]) - nm[1]));
 }
 
-/* The class whose interval of the cumulative weights holds t in [0, total):
- * the first k with e[0] + ... + e[k] > t, found block by block.  Such a
- * class has e[k] > 0, so a masked class is never drawn; where rounding puts
- * t past every partial sum, the last class with e[k] > 0. */
-static sf_index SF_FN(row_invert)(sf_index K, const double *e, const double *block,
-                                  double t)
+#ifndef SF_FIRST_ABOVE
+#define SF_FIRST_ABOVE
+/* The index of the first of the n non-decreasing values base + v[0..n) that
+ * exceeds t (n if none): a branchless count for a short run, a binary
+ * search for a long one. */
+static inline sf_index sf_first_above(sf_index n, const double *v, double base, double t)
 {
-    sf_index nb = (K + SF_BLOCK - 1) / SF_BLOCK;
-    double acc = 0.0;
-    sf_index b = 0;
-    while (b < nb - 1 && acc + block[b] <= t) acc += block[b++];
-    sf_index lo = b * SF_BLOCK, hi = lo + SF_BLOCK < K ? lo + SF_BLOCK : K;
-    for (sf_index k = lo; k < hi; k++) {
-        acc += e[k];
-        if (acc > t) return k;
+    sf_index j = 0;
+    if (n <= 64) {
+        for (sf_index q = 0; q < n; q++) j += base + v[q] <= t;
+        return j;
     }
-    for (sf_index k = hi - 1; k > 0; k--)
+    sf_index hi = n;
+    while (j < hi) {
+        sf_index mid = j + (hi - j) / 2;
+        if (base + v[mid] > t) hi = mid; else j = mid + 1;
+    }
+    return j;
+}
+#endif
+
+/* The class whose interval of the cumulative weights holds t in [0, total)
+ * (e, cum and sup as row_exp_cum leaves them): the super-block, then the
+ * sub-block whose running total first exceeds t, then the first class k of
+ * it at which the running total, continued class by class, exceeds t.
+ * Such a class has e[k] > 0, so a masked class is never drawn; where
+ * rounding puts t past the last running total, the last class with e[k] > 0
+ * is drawn. */
+static sf_index SF_FN(row_invert)(sf_index K, const double *e, const double *cum,
+                                  const double *sup, double t)
+{
+    sf_index nsub = sf_sub_count(K);
+    sf_index q = sf_first_above(sf_super_count(K), sup, 0.0, t);
+    if (q * SF_SUPER < nsub) {
+        double base = q ? sup[q - 1] : 0.0;
+        sf_index first = q * SF_SUPER;
+        sf_index n = first + SF_SUPER < nsub ? SF_SUPER : nsub - first;
+        sf_index j = first + sf_first_above(n, cum + first, base, t);
+        if (j < first + n) {
+            sf_index lo = j * SF_SUB, hi = lo + SF_SUB < K ? lo + SF_SUB : K;
+            double acc = base + (j > first ? cum[j - 1] : 0.0);
+            for (sf_index k = lo; k < hi; k++) {
+                acc += e[k];
+                if (acc > t) return k;
+            }
+            /* the sum in class order rounded below the sub-block's tree sum */
+            for (sf_index k = hi - 1; k > lo; k--)
+                if (e[k] > 0.0) return k;
+            return lo;
+        }
+    }
+    for (sf_index k = K - 1; k > 0; k--)
         if (e[k] > 0.0) return k;
     return 0;
 }
@@ -145,18 +208,18 @@ int SF_FN(sf_cat_log_normalizer)(sf_index B, sf_index K, const SF_T *logits,
                                  double *norm, int n_threads)
 {
     int nomem = 0;
-    sf_index nb = (K + SF_BLOCK - 1) / SF_BLOCK;
+    sf_index nsub = sf_sub_count(K), nsup = sf_super_count(K);
     (void)n_threads;
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && B * K >= SF_PARALLEL_MIN_WORK)
     {
-        double *e = (double *)malloc((size_t)(K + nb) * sizeof(double));
+        double *e = (double *)malloc((size_t)(K + nsub + nsup) * sizeof(double));
         if (!e) nomem = 1;
 #pragma omp for schedule(static)
         for (sf_index i = 0; i < B; i++) {
             double *nm = norm + 2 * i;
             if (!e || nm[0] != nm[0]) continue;       /* an invalid row stays NaN */
-            nm[1] = log(SF_FN(row_exp_blocks)(K, logits + i * K, nm[0], e, e + K));
+            nm[1] = log(SF_FN(row_exp_cum)(K, logits + i * K, nm[0], e, e + K, e + K + nsub));
         }
         free(e);
     }
@@ -286,12 +349,12 @@ int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
                          int64_t *value, SF_T *log_prob, int n_threads)
 {
     int nomem = 0;
-    sf_index nb = (K + SF_BLOCK - 1) / SF_BLOCK;
+    sf_index nsub = sf_sub_count(K), nsup = sf_super_count(K);
     (void)n_threads;
 #pragma omp parallel num_threads(n_threads) \
     reduction(| : nomem) if (n_threads > 1 && S * B * K >= SF_PARALLEL_MIN_WORK)
     {
-        double *e = (double *)malloc((size_t)(K + nb) * sizeof(double));
+        double *e = (double *)malloc((size_t)(K + nsub + nsup) * sizeof(double));
         if (!e) nomem = 1;
 #pragma omp for schedule(static)
         for (sf_index i = 0; i < B; i++) {
@@ -307,10 +370,11 @@ int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
                 }
                 continue;
             }
-            double total = SF_FN(row_exp_blocks)(K, l, nm[0], e, e + K);
+            double total = SF_FN(row_exp_cum)(K, l, nm[0], e, e + K, e + K + nsub);
             if (fill_norm) nm[1] = log(total);
             for (sf_index s = 0; s < S; s++) {
-                sf_index k = SF_FN(row_invert)(K, e, e + K, uniform[s * B + i] * total);
+                sf_index k = SF_FN(row_invert)(K, e, e + K, e + K + nsub,
+                                               uniform[s * B + i] * total);
                 value[s * B + i] = (int64_t)k;
                 if (log_prob) log_prob[s * B + i] = (SF_T)SF_FN(row_logp)(l, k, nm);
             }

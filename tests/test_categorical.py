@@ -467,3 +467,19 @@ def test_copy_false_does_not_freeze_the_callers_array(dtype):
     assert x.flags.writeable
     assert not d.logits.flags.writeable
     np.testing.assert_allclose(d.probs, np.full((2, 3), 1 / 3), rtol=1e-6)
+
+
+@pytest.mark.parametrize("K", [8, 9, 63, 64, 65, 511, 512, 513, 4097, 40000, 600000])
+def test_sample_matches_reference_across_the_search_levels(dtype, K):
+    """The sampler searches running totals kept per 8 classes and per 512
+    classes (a count over up to 64 of them, a binary search beyond): at the
+    edges of those levels, with masked classes among them, it draws what
+    the reference's cumulative sum draws."""
+    rng = np.random.default_rng(K)
+    logits = rng.normal(scale=2.0, size=(3, K)).astype(dtype)
+    logits[1, rng.random(K) < 0.3] = -np.inf
+    logits[1, 0] = 0.0
+    logits[2, :] = 0.0                                 # uniform: every class equally likely
+    d, r = sf.Categorical(logits), ref.Categorical(logits)
+    np.testing.assert_array_equal(d.sample(400, rng=5), r.sample(400, rng=5))
+    assert np.isfinite(logits[1, d.sample(400, rng=6)[:, 1]]).all()
