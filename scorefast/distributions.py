@@ -99,6 +99,8 @@ class Distribution:
         n = len(self._param_names)
         if out is None and n == 1:
             return np.zeros(shape, dtype=self.dtype)
+        if out is None and n == 2:
+            return np.zeros(shape, dtype=self.dtype), np.zeros(shape, dtype=self.dtype)
         if out is None:
             arrays = tuple(np.zeros(shape, dtype=self.dtype) for _ in range(n))
             return arrays if n > 1 else arrays[0]

@@ -24,6 +24,8 @@ __all__ = ["Normal", "DiagNormal", "pathwise_grad"]
 def _param_dtype(*xs):
     """float32 when every array among xs is float32 (Python scalars follow
     the arrays, as in numpy's promotion), else float64."""
+    if all(type(x) is np.ndarray for x in xs):                  # the common case, fast
+        return np.float32 if all(is_float32(x.dtype) for x in xs) else np.float64
     arrays = [x for x in xs if isinstance(x, (np.ndarray, np.generic))]
     if arrays and all(is_float32(np.asarray(a).dtype) for a in arrays):
         return np.float32
@@ -41,7 +43,8 @@ class _Gaussian(Distribution):
         loc = as_params(loc, "loc", False, dtype)
         scale = as_params(scale, "scale", False, dtype)
         try:
-            shape = np.broadcast_shapes(loc.shape, scale.shape)
+            shape = loc.shape if loc.shape == scale.shape else \
+                np.broadcast_shapes(loc.shape, scale.shape)
         except ValueError:
             raise ValueError(f"loc of shape {loc.shape} and scale of shape {scale.shape} "
                              "do not broadcast") from None
@@ -349,13 +352,15 @@ class _Gaussian(Distribution):
     def _accumulate(self, value, block, baseline, out):
         """out += sum_s a[s] * score(value[s]) (the pair), a the advantages of
         the (S, M) block under ``baseline`` = (kind, c, eps, ddof, scale)."""
-        M = block.shape[1]
-        N = self._loc.size
-        D = N // M if M else 0
+        S, M = block.shape
+        loc, scale = self._loc2, self._scale2
+        if loc.shape[0] != M:                           # rewards shared along the last batch axis
+            D = self._loc.size // M if M else 0
+            loc, scale = loc.reshape(M, D), scale.reshape(M, D)
+        shape = loc.shape
         g_loc, g_ls = out
-        _gaussian.reinforce(self._loc2.reshape(M, D), self._scale2.reshape(M, D),
-                            np.ascontiguousarray(value).reshape(block.shape[0], M, D), block,
-                            *baseline, g_loc.reshape(M, D), g_ls.reshape(M, D),
+        _gaussian.reinforce(loc, scale, np.ascontiguousarray(value).reshape((S,) + shape), block,
+                            *baseline, g_loc.reshape(shape), g_ls.reshape(shape),
                             get_num_threads())
         return out
 
