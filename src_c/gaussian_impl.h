@@ -125,34 +125,48 @@ int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
     /* with antithetic, row s < S/2 is drawn and row s + S/2 is its mirror,
      * written in the same pass: the mirror's log-density is the same */
     sf_index rows = antithetic ? S / 2 : S, half = S / 2;
-    double *c = NULL;
+    /* work items: one sample's chunk of whole rows, about 4 SF_TILE draws
+     * (at least one row), so the scratch stays in cache however many rows
+     * a sample has and a single sample of many rows spreads over threads;
+     * draws depend on their index only, so the chunking changes nothing */
+    sf_index nr = D >= 4 * SF_TILE ? 1 : (4 * SF_TILE) / (D > 0 ? D : 1);
+    sf_index chunks = (M + nr - 1) / nr;
+    /* the rows' log-normalisers c (see rows_log_norm): once for all rows when
+     * several samples share them, else chunk by chunk */
+    double *c_all = NULL;
     int nomem = 0;
     (void)n_threads;
-    if (log_prob) {
-        c = (double *)malloc((size_t)(M > 0 ? M : 1) * sizeof(double));
-        if (!c) return SF_ERR_NOMEM;
-        SF_FN(rows_log_norm)(M, D, scale, c);
+    if (log_prob && rows > 1) {
+        c_all = (double *)malloc((size_t)(M > 0 ? M : 1) * sizeof(double));
+        if (!c_all) return SF_ERR_NOMEM;
+        SF_FN(rows_log_norm)(M, D, scale, c_all);
     }
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK / 8)
     {
-        double *z = (double *)malloc((size_t)(N > 0 ? N : 1) * sizeof(double));
+        double *z = (double *)malloc((size_t)(nr * D + nr + 1) * sizeof(double));
         if (!z) nomem = 1;
 #pragma omp for schedule(static)
-        for (sf_index s = 0; s < rows; s++) {
+        for (sf_index t = 0; t < rows * chunks; t++) {
             if (!z) continue;
-            SF_T *mirror = antithetic ? x + (s + half) * N : NULL;
-            SF_FN(row_sample)(N, loc, scale, key, (uint64_t)(s * N), x + s * N, mirror, z);
+            sf_index s = t / chunks, m0 = (t % chunks) * nr;
+            sf_index n = M - m0 < nr ? M - m0 : nr;
+            sf_index off = s * N + m0 * D;
+            SF_T *mirror = antithetic ? x + half * N + off : NULL;
+            SF_FN(row_sample)(n * D, loc + m0 * D, scale + m0 * D, key, (uint64_t)off,
+                              x + off, mirror, z);
             if (log_prob) {
-                SF_FN(rows_log_prob_z)(M, D, c, z, log_prob + s * M);
+                const double *c = c_all ? c_all + m0 : z + nr * D;
+                if (!c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, z + nr * D);
+                SF_T *lp = log_prob + s * M + m0;
+                SF_FN(rows_log_prob_z)(n, D, c, z, lp);
                 if (antithetic)
-                    for (sf_index m = 0; m < M; m++)
-                        log_prob[(s + half) * M + m] = log_prob[s * M + m];
+                    for (sf_index m = 0; m < n; m++) lp[half * M + m] = lp[m];
             }
         }
         free(z);
     }
-    free(c);
+    free(c_all);
     return nomem ? SF_ERR_NOMEM : SF_OK;
 }
 
