@@ -34,18 +34,36 @@ int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *
 }
 
 /* One row of draws: z[j] = z(key, first + j), x[j] = loc[j] + scale[j] * z[j],
- * and with mirror not NULL also mirror[j] = loc[j] - scale[j] * z[j]. */
+ * and with mirror not NULL also mirror[j] = loc[j] - scale[j] * z[j].
+ * The quantile's central piece is evaluated for every draw; the tail
+ * piece (a log, a square root and a second rational function) only for the
+ * 15% of draws that need it, gathered into idx and tail (scratch of n each):
+ * the same values as sf_counter_normal, at about half the cost. */
+#ifndef SF_TAIL_MARK
+#define SF_TAIL_MARK 100.0          /* no central value comes near it (|z| < 1.5) */
+#endif
 SF_CLONES
 static void SF_FN(row_sample)(sf_index n, const SF_T *loc, const SF_T *scale,
                               uint64_t key, uint64_t first, SF_T *x, SF_T *mirror,
-                              double *z)
+                              double *z, sf_index *idx, double *tail)
 {
     SF_SIMD
     for (sf_index j = 0; j < n; j++) {
-        double zj = sf_counter_normal(key, first + (uint64_t)j);
-        z[j] = zj;
-        x[j] = (SF_T)((double)loc[j] + (double)scale[j] * zj);
+        double q = sf_counter_uniform(key, first + (uint64_t)j) - 0.5;
+        z[j] = sf_normal_is_central(q) ? sf_normal_quantile_central(q) : SF_TAIL_MARK;
     }
+    sf_index m = 0;
+    for (sf_index j = 0; j < n; j++) {
+        idx[m] = j;
+        m += z[j] == SF_TAIL_MARK;
+    }
+    SF_SIMD
+    for (sf_index t = 0; t < m; t++)
+        tail[t] = sf_normal_quantile_tail(sf_counter_uniform(key, first + (uint64_t)idx[t]));
+    for (sf_index t = 0; t < m; t++) z[idx[t]] = tail[t];
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++)
+        x[j] = (SF_T)((double)loc[j] + (double)scale[j] * z[j]);
     if (mirror) {
         SF_SIMD
         for (sf_index j = 0; j < n; j++)
@@ -144,7 +162,11 @@ int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK / 8)
     {
-        double *z = (double *)malloc((size_t)(nr * D + nr + 1) * sizeof(double));
+        /* z, the chunk's log-normalisers, then idx and tail for row_sample */
+        sf_index nz = nr * D;
+        double *z = (double *)malloc((size_t)(3 * nz + nr + 1) * sizeof(double));
+        sf_index *idx = z ? (sf_index *)(z + nz + nr + 1) : NULL;
+        double *tail = z ? z + 2 * nz + nr + 1 : NULL;
         if (!z) nomem = 1;
 #pragma omp for schedule(static)
         for (sf_index t = 0; t < rows * chunks; t++) {
@@ -154,7 +176,7 @@ int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
             sf_index off = s * N + m0 * D;
             SF_T *mirror = antithetic ? x + half * N + off : NULL;
             SF_FN(row_sample)(n * D, loc + m0 * D, scale + m0 * D, key, (uint64_t)off,
-                              x + off, mirror, z);
+                              x + off, mirror, z, idx, tail);
             if (log_prob) {
                 const double *c = c_all ? c_all + m0 : z + nr * D;
                 if (!c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, z + nr * D);

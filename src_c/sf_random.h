@@ -45,47 +45,72 @@ static inline double sf_ratio8(double r, const double *a, const double *b)
     return num / den;
 }
 
+/* Wichura's coefficients (AS 241, PPND16): a/b for the central piece, c/d
+ * and e/f for the tails. */
+static const double sf_as241_a[8] = {3.3871328727963666080e0, 1.3314166789178437745e2,
+    1.9715909503065514427e3, 1.3731693765509461125e4, 4.5921953931549871457e4,
+    6.7265770927008700853e4, 3.3430575583588128105e4, 2.5090809287301226727e3};
+static const double sf_as241_b[8] = {1.0, 4.2313330701600911252e1, 6.8718700749205790830e2,
+    5.3941960214247511077e3, 2.1213794301586595867e4, 3.9307895800092710610e4,
+    2.8729085735721942674e4, 5.2264952788528545610e3};
+static const double sf_as241_c[8] = {1.42343711074968357734e0, 4.63033784615654529590e0,
+    5.76949722146069140550e0, 3.64784832476320460504e0, 1.27045825245236838258e0,
+    2.41780725177450611770e-1, 2.27238449892691845833e-2, 7.74545014278341407640e-4};
+static const double sf_as241_d[8] = {1.0, 2.05319162663775882187e0, 1.67638483018380384940e0,
+    6.89767334985100004550e-1, 1.48103976427480074590e-1, 1.51986665636164571966e-2,
+    5.47593808499534494600e-4, 1.05075007164441684324e-9};
+static const double sf_as241_e[8] = {6.65790464350110377720e0, 5.46378491116411436990e0,
+    1.78482653991729133580e0, 2.96560571828504891230e-1, 2.65321895265761230930e-2,
+    1.24266094738807843860e-3, 2.71155556874348757815e-5, 2.01033439929228813265e-7};
+static const double sf_as241_f[8] = {1.0, 5.99832206555887937690e-1, 1.36929880922735805310e-1,
+    1.48753612908506148525e-2, 7.86869131145613259100e-4, 1.84631831751005468180e-5,
+    1.42151175831644588870e-7, 2.04426310338993978564e-15};
+
 /*
  * The standard normal quantile Phi^-1(p), 0 < p < 1, by Wichura's algorithm
  * AS 241 (PPND16, Applied Statistics 37, 1988), accurate to about 1e-16: a
  * rational function of degree 7/7 in r = 0.180625 - (p - 1/2)^2 for
  * |p - 1/2| <= 0.425 (times p - 1/2), and in the tails of s = sqrt(-log(min(p,
- * 1 - p))), as s - 1.6 for s <= 5 and s - 5 beyond.  Branch free: the three
+ * 1 - p))), as s - 1.6 for s <= 5 and s - 5 beyond.  Branch free: the
  * pieces are evaluated and one is selected, so loops over it vectorise
- * (selecting coefficients per lane instead defeats the vectoriser).
+ * (selecting coefficients per lane instead defeats the vectoriser).  The
+ * pieces exist on their own too, for loops that evaluate the tail only
+ * where it is needed (row_sample in gaussian_impl.h).
  */
-static inline double sf_normal_quantile(double p)
+static inline double sf_normal_quantile_central(double q)
 {
-    static const double a[8] = {3.3871328727963666080e0, 1.3314166789178437745e2,
-        1.9715909503065514427e3, 1.3731693765509461125e4, 4.5921953931549871457e4,
-        6.7265770927008700853e4, 3.3430575583588128105e4, 2.5090809287301226727e3};
-    static const double b[8] = {1.0, 4.2313330701600911252e1, 6.8718700749205790830e2,
-        5.3941960214247511077e3, 2.1213794301586595867e4, 3.9307895800092710610e4,
-        2.8729085735721942674e4, 5.2264952788528545610e3};
-    static const double c[8] = {1.42343711074968357734e0, 4.63033784615654529590e0,
-        5.76949722146069140550e0, 3.64784832476320460504e0, 1.27045825245236838258e0,
-        2.41780725177450611770e-1, 2.27238449892691845833e-2, 7.74545014278341407640e-4};
-    static const double d[8] = {1.0, 2.05319162663775882187e0, 1.67638483018380384940e0,
-        6.89767334985100004550e-1, 1.48103976427480074590e-1, 1.51986665636164571966e-2,
-        5.47593808499534494600e-4, 1.05075007164441684324e-9};
-    static const double e[8] = {6.65790464350110377720e0, 5.46378491116411436990e0,
-        1.78482653991729133580e0, 2.96560571828504891230e-1, 2.65321895265761230930e-2,
-        1.24266094738807843860e-3, 2.71155556874348757815e-5, 2.01033439929228813265e-7};
-    static const double f[8] = {1.0, 5.99832206555887937690e-1, 1.36929880922735805310e-1,
-        1.48753612908506148525e-2, 7.86869131145613259100e-4, 1.84631831751005468180e-5,
-        1.42151175831644588870e-7, 2.04426310338993978564e-15};
-    double q = p - 0.5;
-    double central = q * sf_ratio8(0.180625 - q * q, a, b);
-    double s = sqrt(-sf_log(q < 0.0 ? p : 1.0 - p));
-    double tail = s <= 5.0 ? sf_ratio8(s - 1.6, c, d) : sf_ratio8(s - 5.0, e, f);
-    tail = q < 0.0 ? -tail : tail;
-    return fabs(q) <= 0.425 ? central : tail;
+    return q * sf_ratio8(0.180625 - q * q, sf_as241_a, sf_as241_b);
 }
 
-/* Standard normal draw j of the stream keyed by key. */
+static inline double sf_normal_quantile_tail(double p)
+{
+    double q = p - 0.5;
+    double s = sqrt(-sf_log(q < 0.0 ? p : 1.0 - p));
+    double tail = s <= 5.0 ? sf_ratio8(s - 1.6, sf_as241_c, sf_as241_d)
+                           : sf_ratio8(s - 5.0, sf_as241_e, sf_as241_f);
+    return q < 0.0 ? -tail : tail;
+}
+
+/* Whether p - 1/2 = q falls in the central piece. */
+static inline int sf_normal_is_central(double q) { return fabs(q) <= 0.425; }
+
+static inline double sf_normal_quantile(double p)
+{
+    double q = p - 0.5;
+    double central = sf_normal_quantile_central(q);
+    double tail = sf_normal_quantile_tail(p);
+    return sf_normal_is_central(q) ? central : tail;
+}
+
+/* Standard normal draw j of the stream keyed by key, and its uniform. */
+static inline double sf_counter_uniform(uint64_t key, uint64_t j)
+{
+    return sf_uniform_open(sf_counter_u64(key, j));
+}
+
 static inline double sf_counter_normal(uint64_t key, uint64_t j)
 {
-    return sf_normal_quantile(sf_uniform_open(sf_counter_u64(key, j)));
+    return sf_normal_quantile(sf_counter_uniform(key, j));
 }
 
 #endif
