@@ -107,31 +107,50 @@ static void SF_FN(rows_log_norm)(sf_index M, sf_index D, const SF_T *scale, doub
     }
 }
 
-/* a_loc[d] += w z, a_ls[d] += w z^2 over one sample of a row, with
- * inv_sigma = 1 / scale precomputed. */
+/* One work item of sf_gauss_reinforce: rows [m0, m0 + nr), coordinates
+ * [d0, d0 + n) of each, over all S samples.  Per row: the advantages of
+ * its rewards column, a_loc = sum_s a_s z_s and a_ls = sum_s a_s z_s^2 per
+ * coordinate (samples in order, so the sums do not depend on how rows are
+ * grouped into items), then g_loc += a_loc / sigma, g_log_scale += a_ls - W.
+ * One call per item, its loops inlined: a batch of many short rows (a
+ * policy's states) pays no call per row and sample.  scratch: 3 SF_TILE + S
+ * doubles. */
 SF_CLONES
-static void SF_FN(row_accumulate)(sf_index D, double w, const SF_T *mu,
-                                  const double *inv_sigma, const SF_T *x,
-                                  double *a_loc, double *a_ls)
+static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m0,
+                                  sf_index nr, sf_index d0, sf_index n, const SF_T *loc,
+                                  const SF_T *scale, const SF_T *x, const SF_T *rewards,
+                                  int kind, double c, double eps, double ddof,
+                                  double factor, SF_T *g_loc, SF_T *g_ls, double *scratch)
 {
-    SF_SIMD
-    for (sf_index d = 0; d < D; d++) {
-        double z = ((double)x[d] - (double)mu[d]) * inv_sigma[d];
-        a_loc[d] += w * z;
-        a_ls[d] += w * z * z;
-    }
-}
-
-/* g_loc += a_loc / sigma; g_log_scale += a_ls - W. */
-SF_CLONES
-static void SF_FN(row_finish)(sf_index D, const double *inv_sigma, double w_total,
-                              const double *a_loc, const double *a_ls, SF_T *g_loc,
-                              SF_T *g_ls)
-{
-    SF_SIMD
-    for (sf_index d = 0; d < D; d++) {
-        g_loc[d] = (SF_T)((double)g_loc[d] + a_loc[d] * inv_sigma[d]);
-        g_ls[d] = (SF_T)((double)g_ls[d] + (a_ls[d] - w_total));
+    double *a_loc = scratch, *a_ls = scratch + SF_TILE, *inv = scratch + 2 * SF_TILE;
+    double *adv = scratch + 3 * SF_TILE;
+    for (sf_index m = m0; m < m0 + nr; m++) {
+        const SF_T *mu = loc + m * D + d0, *sigma = scale + m * D + d0;
+        double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps, ddof,
+                                                  factor, adv);
+        SF_SIMD
+        for (sf_index d = 0; d < n; d++) {
+            a_loc[d] = a_ls[d] = 0.0;
+            inv[d] = 1.0 / (double)sigma[d];
+        }
+        /* samples outer, coordinates inner: x is read in memory order */
+        for (sf_index s = 0; s < S; s++) {
+            const SF_T *xr = x + (s * M + m) * D + d0;
+            double w = adv[s];
+            SF_SIMD
+            for (sf_index d = 0; d < n; d++) {
+                double z = ((double)xr[d] - (double)mu[d]) * inv[d];
+                a_loc[d] += w * z;
+                a_ls[d] += w * z * z;
+            }
+        }
+        /* sum_s w (z^2 - 1) = sum_s w z^2 - W */
+        SF_T *gl = g_loc + m * D + d0, *gs = g_ls + m * D + d0;
+        SF_SIMD
+        for (sf_index d = 0; d < n; d++) {
+            gl[d] = (SF_T)((double)gl[d] + a_loc[d] * inv[d]);
+            gs[d] = (SF_T)((double)gs[d] + (a_ls[d] - w_total));
+        }
     }
 }
 
@@ -273,40 +292,39 @@ int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *lo
                               int n_threads)
 {
     int nomem = 0;
-    sf_index tiles = (D + SF_TILE - 1) / SF_TILE;
+    /* work items: a tile of SF_TILE coordinates of one row, so that a single
+     * row (a DiagNormal's batch of one) still spreads over the threads, or,
+     * for rows shorter than a tile, a block of whole rows of about SF_TILE
+     * coordinates; each coordinate's sum over samples runs in order within
+     * one item, so the result does not depend on the thread count */
+    sf_index tiles = D >= SF_TILE ? (D + SF_TILE - 1) / SF_TILE : 1;
+    sf_index nr = D >= SF_TILE ? 1 : SF_TILE / (D > 0 ? D : 1);
+    sf_index items = D >= SF_TILE ? M * tiles : (M + nr - 1) / nr;
     (void)n_threads;
-    /* work in tiles of SF_TILE coordinates of one row, so that a single row
-     * (a DiagNormal's batch of one) still spreads over the threads; each
-     * coordinate's sum over samples runs in order within one tile, so the
-     * result does not depend on the thread count */
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
     {
-        double *acc = (double *)malloc((3 * (size_t)SF_TILE + (size_t)S + 1) * sizeof(double));
-        if (!acc) nomem = 1;
+        double *scratch = (double *)malloc((3 * (size_t)SF_TILE + (size_t)S + 1) * sizeof(double));
+        if (!scratch) nomem = 1;
 #pragma omp for schedule(static)
-        for (sf_index t = 0; t < M * tiles; t++) {
-            if (!acc) continue;
-            sf_index m = t / tiles, d0 = (t % tiles) * SF_TILE;
-            sf_index n = D - d0 < SF_TILE ? D - d0 : SF_TILE;
-            const SF_T *mu = loc + m * D + d0, *sigma = scale + m * D + d0;
-            double *a_loc = acc, *a_ls = acc + SF_TILE, *inv = acc + 2 * SF_TILE;
-            double *adv = acc + 3 * SF_TILE;
-            double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps,
-                                                      ddof, factor, adv);
-            for (sf_index d = 0; d < n; d++) {
-                a_loc[d] = a_ls[d] = 0.0;
-                inv[d] = 1.0 / (double)sigma[d];
+        for (sf_index t = 0; t < items; t++) {
+            if (!scratch) continue;
+            sf_index m0, rows, d0, n;
+            if (D >= SF_TILE) {
+                m0 = t / tiles;
+                rows = 1;
+                d0 = (t % tiles) * SF_TILE;
+                n = D - d0 < SF_TILE ? D - d0 : SF_TILE;
+            } else {
+                m0 = t * nr;
+                rows = M - m0 < nr ? M - m0 : nr;
+                d0 = 0;
+                n = D;
             }
-            /* samples outer, coordinates inner: x is read in memory order */
-            for (sf_index s = 0; s < S; s++)
-                SF_FN(row_accumulate)(n, adv[s], mu, inv, x + (s * M + m) * D + d0,
-                                      a_loc, a_ls);
-            /* sum_s w (z^2 - 1) = sum_s w z^2 - W */
-            SF_FN(row_finish)(n, inv, w_total, a_loc, a_ls, g_loc + m * D + d0,
-                              g_log_scale + m * D + d0);
+            SF_FN(rows_reinforce)(S, M, D, m0, rows, d0, n, loc, scale, x, rewards, kind, c,
+                                  eps, ddof, factor, g_loc, g_log_scale, scratch);
         }
-        free(acc);
+        free(scratch);
     }
     return nomem ? SF_ERR_NOMEM : SF_OK;
 }
