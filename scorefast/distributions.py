@@ -73,14 +73,11 @@ class Distribution:
                 return weights                          # already (S, M)
             return np.ascontiguousarray(weights).reshape(
                 math.prod(sample_shape), math.prod(self.batch_shape))
-        weights = weights.reshape((1,) * (len(target) - weights.ndim) + weights.shape) \
-            if weights.ndim <= len(target) else weights
-        try:
-            if np.broadcast_shapes(weights.shape, target) != target:
-                raise ValueError
-        except ValueError:
+        if weights.ndim > len(target) or not all(
+                a == b or a == 1 for a, b in zip(weights.shape[::-1], target[::-1])):
             raise ValueError(f"{name} of shape {weights.shape} do not broadcast to "
-                             f"sample_shape + batch_shape = {target}") from None
+                             f"sample_shape + batch_shape = {target}")
+        weights = weights.reshape((1,) * (len(target) - weights.ndim) + weights.shape)
         batch = tuple(self.batch_shape)
         S = math.prod(sample_shape)
         if self._row_weights and batch and batch[-1] > 1 and weights.shape[-1] == 1:
@@ -89,8 +86,9 @@ class Distribution:
         else:
             shape = target
             M = math.prod(batch)
-        block = np.ascontiguousarray(np.broadcast_to(weights, shape))
-        return block.reshape(S, M)
+        if weights.shape != shape:
+            weights = np.broadcast_to(weights, shape)
+        return np.ascontiguousarray(weights).reshape(S, M)
 
     def _grad_out(self, out, name, inputs):
         """Zeroed gradient arrays (one per parameter), or ``out`` after
