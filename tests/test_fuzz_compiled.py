@@ -28,7 +28,7 @@ import pytest
 # Each argument: ("arr", dtype, dims) with dtype "real" (the call's float
 # dtype), "f8" or "i8" and dims symbolic sizes; ("opt", ...) the same but
 # None allowed; ("threads",), ("kind",), ("float",), ("bool",), ("bitgen",),
-# ("u64",).
+# ("u64",), ("name",) (an argument's name, for messages).
 A = "arr"
 SPECS = {
     "_categorical.prepare": [(A, "real", "BK"), ("opt", "real", "BK"), (A, "f8", "B2"),
@@ -45,6 +45,7 @@ SPECS = {
                                ("float",), ("float",), (A, "real", "BK"), ("threads",)],
     "_categorical.advantages": [(A, "real", "SM"), ("kind",), ("float",), ("float",),
                                 ("float",), ("float",), (A, "real", "SM")],
+    "_categorical.check_finite": [(A, "real", "N"), ("name",)],
     "_categorical.sample": [(A, "real", "BK"), (A, "f8", "B2"), ("bool",), (A, "i8", "SB"),
                             ("opt", "real", "SB"), ("bitgen",), ("threads",)],
     "_categorical.exp_array": [(A, "f8", "N"), (A, "f8", "N")],
@@ -164,6 +165,8 @@ def _mutate(draw, st, args, spec):
         return i, draw(st.sampled_from([-1, 2 ** 64, 2 ** 64 - 1, 0.5, None]))
     if kind == "bool":
         return i, draw(st.sampled_from([None, "yes", 2, np.array([1, 2])]))
+    if kind == "name":
+        return i, draw(st.sampled_from([None, 1, b"rewards", ["x"]]))
     return i, a
 
 
@@ -180,6 +183,8 @@ def _scalar(draw, st, kind):
         return np.random.default_rng(draw(st.integers(0, 100))).bit_generator
     if kind == "u64":
         return draw(st.integers(0, 2 ** 64 - 1))
+    if kind == "name":
+        return "rewards"
     raise AssertionError(kind)
 
 
