@@ -298,9 +298,11 @@ int SF_FN(sf_cat_reinforce)(sf_index S, sf_index B, sf_index K, const SF_T *logi
     /* every value checked first: a failed call leaves grad untouched */
     if (sf_cat_check_value(S * B, K, value) != SF_OK) return SF_ERR_VALUE;
     /* sum_s a_s (onehot(v_s) - p) = -W p + sum_s a_s onehot(v_s), W = sum_s a_s;
-     * a centred baseline has W = 0 and needs no pass over the probabilities */
+     * a centred baseline has W = 0 and needs no pass over the probabilities,
+     * so its work is the scatter of S * B advantages, not S * B * K */
+    sf_index work = sf_baseline_is_centred(kind) ? S * B : S * B * K;
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
-    if (n_threads > 1 && S * B * K >= SF_PARALLEL_MIN_WORK)
+    if (n_threads > 1 && work >= SF_PARALLEL_MIN_WORK)
     {
         /* adv: the S advantages of a row; cls: per-class sums in double, all
          * zero between rows (only the drawn classes are touched and reset) */
