@@ -301,6 +301,7 @@ int SF_FN(sf_cat_reinforce)(sf_index S, sf_index B, sf_index K, const SF_T *logi
      * a centred baseline has W = 0 and needs no pass over the probabilities,
      * so its work is the scatter of S * B advantages, not S * B * K */
     sf_index work = sf_baseline_is_centred(kind) ? S * B : S * B * K;
+    (void)work; /* read only by the OpenMP clause below */
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && work >= SF_PARALLEL_MIN_WORK)
     {
