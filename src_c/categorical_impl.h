@@ -132,8 +132,9 @@ static void SF_FN(row_axpy_probs)(sf_index K, const SF_T *l, const double *nm,
 #ifndef SF_FIRST_ABOVE
 #define SF_FIRST_ABOVE
 /* The index of the first of the n non-decreasing values base + v[0..n) that
- * exceeds t (n if none): a branchless count for a short run, a binary
- * search for a long one. */
+ * exceeds t (n if none): a count of those at or below t for a short run
+ * (no data-dependent branch; the compiler vectorises it), a binary search
+ * for a long one. */
 static inline sf_index sf_first_above(sf_index n, const double *v, double base, double t)
 {
     sf_index j = 0;
@@ -148,6 +149,28 @@ static inline sf_index sf_first_above(sf_index n, const double *v, double base, 
     }
     return j;
 }
+
+/* The first k of the n classes e[0..n) at which acc + e[0] + ... + e[k],
+ * summed in that order, exceeds t (n if none), counted without a branch
+ * on the data: the running sums never decrease, so the count of those at
+ * or below t is that index.  A full sub-block has a fixed length, which
+ * the compiler unrolls. */
+static inline sf_index sf_scan_above(sf_index n, const double *e, double acc, double t)
+{
+    sf_index c = 0;
+    if (n == SF_SUB) {
+        for (sf_index k = 0; k < SF_SUB; k++) {
+            acc += e[k];
+            c += acc <= t;
+        }
+        return c;
+    }
+    for (sf_index k = 0; k < n; k++) {
+        acc += e[k];
+        c += acc <= t;
+    }
+    return c;
+}
 #endif
 
 /* The class whose interval of the cumulative weights holds t in [0, total)
@@ -157,8 +180,8 @@ static inline sf_index sf_first_above(sf_index n, const double *v, double base, 
  * Such a class has e[k] > 0, so a masked class is never drawn; where
  * rounding puts t past the last running total, the last class with e[k] > 0
  * is drawn. */
-static sf_index SF_FN(row_invert)(sf_index K, const double *e, const double *cum,
-                                  const double *sup, double t)
+static inline sf_index SF_FN(row_invert)(sf_index K, const double *e, const double *cum,
+                                         const double *sup, double t)
 {
     sf_index nsub = sf_sub_count(K);
     sf_index q = sf_first_above(sf_super_count(K), sup, 0.0, t);
@@ -170,12 +193,10 @@ static sf_index SF_FN(row_invert)(sf_index K, const double *e, const double *cum
         if (j < first + n) {
             sf_index lo = j * SF_SUB, hi = lo + SF_SUB < K ? lo + SF_SUB : K;
             double acc = base + (j > first ? cum[j - 1] : 0.0);
-            for (sf_index k = lo; k < hi; k++) {
-                acc += e[k];
-                if (acc > t) return k;
-            }
+            sf_index k = lo + sf_scan_above(hi - lo, e + lo, acc, t);
+            if (k < hi) return k;
             /* the sum in class order rounded below the sub-block's tree sum */
-            for (sf_index k = hi - 1; k > lo; k--)
+            for (k = hi - 1; k > lo; k--)
                 if (e[k] > 0.0) return k;
             return lo;
         }
@@ -183,6 +204,25 @@ static sf_index SF_FN(row_invert)(sf_index K, const double *e, const double *cum
     for (sf_index k = K - 1; k > 0; k--)
         if (e[k] > 0.0) return k;
     return 0;
+}
+
+/* One row's S draws from the uniforms u[0], u[stride], ... into value and
+ * log_prob (if not NULL) at the same stride, with the row's log-sum put in
+ * nm[1] first if fill_norm.  A cloned function, so that the searches are
+ * vectorised for the machine. */
+SF_CLONES
+static void SF_FN(row_sample)(sf_index K, sf_index S, sf_index stride, const SF_T *l,
+                              double *nm, double *e, double *cum, double *sup,
+                              int fill_norm, const double *u, int64_t *value,
+                              SF_T *log_prob)
+{
+    double total = SF_FN(row_exp_cum)(K, l, nm[0], e, cum, sup);
+    if (fill_norm) nm[1] = log(total);
+    for (sf_index s = 0; s < S; s++) {
+        sf_index k = SF_FN(row_invert)(K, e, cum, sup, u[s * stride] * total);
+        value[s * stride] = (int64_t)k;
+        if (log_prob) log_prob[s * stride] = (SF_T)SF_FN(row_logp)(l, k, nm);
+    }
 }
 
 int SF_FN(sf_cat_prepare)(sf_index B, sf_index K, const SF_T *logits, SF_T *copy,
@@ -373,14 +413,8 @@ int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
                 }
                 continue;
             }
-            double total = SF_FN(row_exp_cum)(K, l, nm[0], e, e + K, e + K + nsub);
-            if (fill_norm) nm[1] = log(total);
-            for (sf_index s = 0; s < S; s++) {
-                sf_index k = SF_FN(row_invert)(K, e, e + K, e + K + nsub,
-                                               uniform[s * B + i] * total);
-                value[s * B + i] = (int64_t)k;
-                if (log_prob) log_prob[s * B + i] = (SF_T)SF_FN(row_logp)(l, k, nm);
-            }
+            SF_FN(row_sample)(K, S, B, l, nm, e, e + K, e + K + nsub, fill_norm,
+                              uniform + i, value + i, log_prob ? log_prob + i : NULL);
         }
         free(e);
     }
