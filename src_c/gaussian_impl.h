@@ -113,17 +113,18 @@ static void SF_FN(rows_log_norm)(sf_index M, sf_index D, const SF_T *scale, doub
  * coordinate (samples in order, so the sums do not depend on how rows are
  * grouped into items), then g_loc += a_loc / sigma, g_log_scale += a_ls - W.
  * One call per item, its loops inlined: a batch of many short rows (a
- * policy's states) pays no call per row and sample.  scratch: 3 SF_TILE + S
- * doubles. */
+ * policy's states) pays no call per row and sample.  scratch: 3 w + S
+ * doubles, w >= n. */
 SF_CLONES
 static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m0,
                                   sf_index nr, sf_index d0, sf_index n, const SF_T *loc,
                                   const SF_T *scale, const SF_T *x, const SF_T *rewards,
                                   int kind, double c, double eps, double ddof,
-                                  double factor, SF_T *g_loc, SF_T *g_ls, double *scratch)
+                                  double factor, SF_T *g_loc, SF_T *g_ls, sf_index w,
+                                  double *scratch)
 {
-    double *a_loc = scratch, *a_ls = scratch + SF_TILE, *inv = scratch + 2 * SF_TILE;
-    double *adv = scratch + 3 * SF_TILE;
+    double *a_loc = scratch, *a_ls = scratch + w, *inv = scratch + 2 * w;
+    double *adv = scratch + 3 * w;
     for (sf_index m = m0; m < m0 + nr; m++) {
         const SF_T *mu = loc + m * D + d0, *sigma = scale + m * D + d0;
         double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps, ddof,
@@ -292,19 +293,27 @@ int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *lo
                               int n_threads)
 {
     int nomem = 0;
-    /* work items: a tile of SF_TILE coordinates of one row, so that a single
-     * row (a DiagNormal's batch of one) still spreads over the threads, or,
-     * for rows shorter than a tile, a block of whole rows of about SF_TILE
-     * coordinates; each coordinate's sum over samples runs in order within
-     * one item, so the result does not depend on the thread count */
-    sf_index tiles = D >= SF_TILE ? (D + SF_TILE - 1) / SF_TILE : 1;
+    /* work items: a tile of w coordinates of one row, or, for rows shorter
+     * than SF_TILE, a block of whole rows of about SF_TILE coordinates.  A
+     * tile is as wide as it can be (up to SF_WIDE, so its sums stay in
+     * cache) while leaving a few items per thread: x is then read in long
+     * runs, and a single row (a DiagNormal's batch of one) still spreads
+     * over the threads.  Each coordinate's sum over samples runs in order
+     * within one item, so the result depends on neither the tile width nor
+     * the thread count. */
+    sf_index w = D < SF_WIDE ? D : SF_WIDE;
+    while (w > SF_TILE && M * ((D + w - 1) / w) < 4 * (sf_index)n_threads)
+        w = (w + 1) / 2;
+    if (w < SF_TILE) w = D < SF_TILE ? D : SF_TILE;
+    sf_index tiles = D >= SF_TILE ? (D + w - 1) / w : 1;
     sf_index nr = D >= SF_TILE ? 1 : SF_TILE / (D > 0 ? D : 1);
     sf_index items = D >= SF_TILE ? M * tiles : (M + nr - 1) / nr;
+    sf_index ws = D >= SF_TILE ? w : SF_TILE;
     (void)n_threads;
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
     if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
     {
-        double *scratch = (double *)malloc((3 * (size_t)SF_TILE + (size_t)S + 1) * sizeof(double));
+        double *scratch = (double *)malloc((3 * (size_t)ws + (size_t)S + 1) * sizeof(double));
         if (!scratch) nomem = 1;
 #pragma omp for schedule(static)
         for (sf_index t = 0; t < items; t++) {
@@ -313,8 +322,8 @@ int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *lo
             if (D >= SF_TILE) {
                 m0 = t / tiles;
                 rows = 1;
-                d0 = (t % tiles) * SF_TILE;
-                n = D - d0 < SF_TILE ? D - d0 : SF_TILE;
+                d0 = (t % tiles) * w;
+                n = D - d0 < w ? D - d0 : w;
             } else {
                 m0 = t * nr;
                 rows = M - m0 < nr ? M - m0 : nr;
@@ -322,7 +331,7 @@ int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *lo
                 n = D;
             }
             SF_FN(rows_reinforce)(S, M, D, m0, rows, d0, n, loc, scale, x, rewards, kind, c,
-                                  eps, ddof, factor, g_loc, g_log_scale, scratch);
+                                  eps, ddof, factor, g_loc, g_log_scale, ws, scratch);
         }
         free(scratch);
     }

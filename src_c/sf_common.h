@@ -38,6 +38,8 @@ int sf_have_openmp(void);
 
 /* Coordinates per unit of work when a kernel splits a row between threads. */
 #define SF_TILE 128
+/* The widest tile of coordinates a kernel accumulates at once (its sums in L2). */
+#define SF_WIDE 4096
 
 /*
  * SF_CLONES compiles a function for AVX-512, AVX2+FMA and baseline x86-64,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import scorefast as sf
+from scorefast import reference
 from scorefast import _categorical
 
 from conftest import random_logits
@@ -157,3 +158,28 @@ def test_families_one_and_two_threads_agree(restore_threads, dtype, family, meth
     sf.set_num_threads(2)
     two = _family_outputs(family, dtype, 3, method)
     _assert_same(one, two)
+
+
+@pytest.mark.parametrize("D", [1000, 4096 + 37])
+def test_gaussian_reinforce_tile_width_changes_nothing(restore_threads, dtype, D):
+    """The Gaussian reinforce kernel reads a row in tiles as wide as the thread
+    count allows (one tile of a 1000-coordinate row on one thread, eight of
+    128 on two; rows wider than the widest tile are split on one thread
+    too): every coordinate's sum over samples runs in the same order, so
+    the bits are the same, and they are the reference's to round-off."""
+    rng = np.random.default_rng(21)
+    d = sf.DiagNormal(rng.standard_normal(D).astype(dtype),
+                      (0.5 + rng.random(D)).astype(dtype))
+    x = d.sample(40, rng=rng)
+    f = rng.standard_normal(40).astype(dtype)
+    grads = []
+    for n in (1, 2):
+        sf.set_num_threads(n)
+        grads.append(sf.reinforce_grad(d, x, f, baseline="mean"))
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+    want = reference.reinforce_grad(d, x, f, baseline="mean")
+    rtol = 1e-12 if dtype == np.float64 else 1e-4
+    for got, ref in zip(grads[0], want):
+        scale = np.abs(ref).max()
+        np.testing.assert_allclose(got, ref, rtol=0, atol=rtol * scale)
