@@ -9,9 +9,22 @@
 #define SF_CAT1(name, suf) SF_CAT2(name, suf)
 #define SF_FN(name) SF_CAT1(name, SF_SUF)
 
+SF_CLONES
+static int SF_FN(logits_finite)(sf_index N, const SF_T *logits)
+{
+    int bad = 0;
+    SF_SIMD_REDUCE(|, bad)
+    for (sf_index j = 0; j < N; j++) {
+        double l = (double)logits[j];
+        bad |= !(l - l == 0.0);     /* NaN for a NaN or infinite l */
+    }
+    return !bad;
+}
+
 int SF_FN(sf_bern_check)(sf_index N, const SF_T *logits, sf_index *bad)
 {
-    for (sf_index j = 0; j < N; j++) {
+    /* one vectorised pass; the first bad element found only when there is one */
+    for (sf_index j = SF_FN(logits_finite)(N, logits) ? N : 0; j < N; j++) {
         double l = (double)logits[j];
         if (l != l) { *bad = j; return SF_ERR_NAN; }
         if (l == INFINITY || l == -INFINITY) { *bad = j; return SF_ERR_POSINF; }
