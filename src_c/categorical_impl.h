@@ -206,6 +206,53 @@ static inline sf_index SF_FN(row_invert)(sf_index K, const double *e, const doub
     return 0;
 }
 
+/* Draws of a row of one super-block (K <= SF_SUB * SF_SUPER, so sup[0] is
+ * the last of cum), SF_LANES at a time with the draws as the vector
+ * lanes: the sub-block by a count over cum, then the class by a count of
+ * the running sums of its sub-block, read through gathers.  e must be
+ * readable, and zero, up to the next multiple of SF_SUB, and cum[-1] must
+ * be 0.  The same
+ * comparisons of the same sums as row_invert; the rare draw they leave
+ * open (t at or past a sub-block's tree sum, or past the total) goes to
+ * row_invert itself. */
+#ifndef SF_LANES
+#define SF_LANES 8
+#endif
+SF_CLONES
+static void SF_FN(row_draws_one_super)(sf_index K, sf_index S, sf_index stride,
+                                              const double *e, const double *cum,
+                                              const double *sup, double total,
+                                              const double *u, int64_t *value)
+{
+    sf_index nsub = sf_sub_count(K);
+    for (sf_index s0 = 0; s0 < S; s0 += SF_LANES) {
+        sf_index ns = S - s0 < SF_LANES ? S - s0 : SF_LANES;
+        double t[SF_LANES];
+        sf_index k[SF_LANES];
+        for (sf_index s = 0; s < SF_LANES; s++)
+            t[s] = s < ns ? u[(s0 + s) * stride] * total : 0.0;
+        SF_SIMD
+        for (sf_index s = 0; s < SF_LANES; s++) {
+            double ts = t[s];
+            sf_index js = 0;
+            for (sf_index q = 0; q < nsub; q++) js += cum[q] <= ts;
+            sf_index jj = js < nsub ? js : nsub - 1;
+            sf_index lo = jj * SF_SUB, hi = lo + SF_SUB < K ? lo + SF_SUB : K;
+            const double *b = e + lo;
+            /* the sub-block's running sums, written out (SF_SUB = 8) so
+             * that the loop over lanes has one inner loop only */
+            double a0 = cum[jj - 1] + b[0], a1 = a0 + b[1], a2 = a1 + b[2], a3 = a2 + b[3];
+            double a4 = a3 + b[4], a5 = a4 + b[5], a6 = a5 + b[6], a7 = a6 + b[7];
+            sf_index c = (sf_index)(a0 <= ts) + (a1 <= ts) + (a2 <= ts) + (a3 <= ts) +
+                         (a4 <= ts) + (a5 <= ts) + (a6 <= ts) + (a7 <= ts);
+            k[s] = (js < nsub) & (lo + c < hi) ? lo + c : -1;
+        }
+        for (sf_index s = 0; s < ns; s++)
+            value[(s0 + s) * stride] =
+                (int64_t)(k[s] >= 0 ? k[s] : SF_FN(row_invert)(K, e, cum, sup, t[s]));
+    }
+}
+
 /* One row's S draws from the uniforms u[0], u[stride], ... into value and
  * log_prob (if not NULL) at the same stride, with the row's log-sum put in
  * nm[1] first if fill_norm.  A cloned function, so that the searches are
@@ -218,11 +265,15 @@ static void SF_FN(row_sample)(sf_index K, sf_index S, sf_index stride, const SF_
 {
     double total = SF_FN(row_exp_cum)(K, l, nm[0], e, cum, sup);
     if (fill_norm) nm[1] = log(total);
-    for (sf_index s = 0; s < S; s++) {
-        sf_index k = SF_FN(row_invert)(K, e, cum, sup, u[s * stride] * total);
-        value[s * stride] = (int64_t)k;
-        if (log_prob) log_prob[s * stride] = (SF_T)SF_FN(row_logp)(l, k, nm);
+    if (K <= SF_SUB * SF_SUPER) {
+        SF_FN(row_draws_one_super)(K, S, stride, e, cum, sup, total, u, value);
+    } else {
+        for (sf_index s = 0; s < S; s++)
+            value[s * stride] = (int64_t)SF_FN(row_invert)(K, e, cum, sup, u[s * stride] * total);
     }
+    if (log_prob)
+        for (sf_index s = 0; s < S; s++)
+            log_prob[s * stride] = (SF_T)SF_FN(row_logp)(l, (sf_index)value[s * stride], nm);
 }
 
 int SF_FN(sf_cat_prepare)(sf_index B, sf_index K, const SF_T *logits, SF_T *copy,
@@ -397,7 +448,10 @@ int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
 #pragma omp parallel num_threads(n_threads) \
     reduction(| : nomem) if (n_threads > 1 && S * B * K >= SF_PARALLEL_MIN_WORK)
     {
-        double *e = (double *)malloc((size_t)(K + nsub + nsup) * sizeof(double));
+        /* e (zero past K up to a whole sub-block, for the gathers of
+         * row_draws_one_super), a zero, then cum and sup */
+        sf_index Kp = nsub * SF_SUB;
+        double *e = (double *)calloc((size_t)(Kp + 1 + nsub + nsup), sizeof(double));
         if (!e) nomem = 1;
 #pragma omp for schedule(static)
         for (sf_index i = 0; i < B; i++) {
@@ -413,7 +467,7 @@ int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
                 }
                 continue;
             }
-            SF_FN(row_sample)(K, S, B, l, nm, e, e + K, e + K + nsub, fill_norm,
+            SF_FN(row_sample)(K, S, B, l, nm, e, e + Kp + 1, e + Kp + 1 + nsub, fill_norm,
                               uniform + i, value + i, log_prob ? log_prob + i : NULL);
         }
         free(e);

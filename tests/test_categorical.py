@@ -483,3 +483,66 @@ def test_sample_matches_reference_across_the_search_levels(dtype, K):
     d, r = sf.Categorical(logits), ref.Categorical(logits)
     np.testing.assert_array_equal(d.sample(400, rng=5), r.sample(400, rng=5))
     assert np.isfinite(logits[1, d.sample(400, rng=6)[:, 1]]).all()
+
+
+def _c_sample(logits, uniform):
+    """The C sampler (sf_cat_sample_d, exported by the compiled module) on
+    uniforms of our choosing: (S, B) classes for (B, K) float64 logits."""
+    import ctypes
+    from scorefast import _categorical
+    lib = ctypes.CDLL(_categorical.__file__)
+    ptr = lambda a: a.ctypes.data_as(ctypes.c_void_p)
+    idx, i32 = ctypes.c_ssize_t, ctypes.c_int
+    lib.sf_cat_prepare_d.argtypes = [idx, idx, ctypes.c_void_p, ctypes.c_void_p,
+                                     ctypes.c_void_p, ctypes.c_void_p, i32]
+    lib.sf_cat_sample_d.argtypes = [idx, idx, idx, ctypes.c_void_p, ctypes.c_void_p, i32,
+                                    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, i32]
+    logits = np.ascontiguousarray(logits, dtype=np.float64)
+    uniform = np.ascontiguousarray(uniform, dtype=np.float64)
+    (B, K), S = logits.shape, uniform.shape[0]
+    norm = np.empty((B, 2))
+    bad = np.zeros(1, dtype=np.intp)
+    assert lib.sf_cat_prepare_d(B, K, ptr(logits), None, ptr(norm), ptr(bad), 1) == 0
+    value = np.empty((S, B), dtype=np.int64)
+    assert lib.sf_cat_sample_d(S, B, K, ptr(logits), ptr(norm), 1, ptr(uniform),
+                               ptr(value), None, 1) == 0
+    return value
+
+
+@pytest.mark.parametrize("K", [1, 7, 8, 9, 64, 100, 511, 512])
+def test_sample_at_the_cumulative_boundaries(K):
+    """Rows of at most 512 classes are drawn eight at a time with the draws
+    as vector lanes; longer rows, one draw at a time. A row padded with
+    masked classes past 512 has the same running sums, so on the same
+    uniforms both must draw the same classes, including uniforms on and
+    one ulp either side of every class boundary (where the summation order
+    decides) and the extremes 0 and 1 - 2**-53, where the rare fallbacks
+    run. No masked class is ever drawn."""
+    rng = np.random.default_rng(K)
+    logits = rng.normal(scale=3.0, size=(4, K))
+    logits[1, rng.random(K) < 0.4] = -np.inf
+    logits[1, 0] = 0.0
+    logits[2, :] = 0.0
+    logits[3, K // 2:] = -np.inf                       # masked classes at the end
+    logits[3, 0] = 0.0
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    edges = np.cumsum(p, axis=1) / p.sum(axis=1, keepdims=True)    # (B, K)
+    u = np.concatenate([edges.T, np.nextafter(edges.T, 0.0), np.nextafter(edges.T, 1.0),
+                        np.full((1, 4), 0.0), np.full((1, 4), 1 - 2.0**-53),
+                        rng.random((50, 4))])
+    u = np.clip(u, 0.0, 1 - 2.0**-53)
+    padded = np.concatenate([logits, np.full((4, 600), -np.inf)], axis=1)
+    short, long = _c_sample(logits, u), _c_sample(padded, u)
+    np.testing.assert_array_equal(short, long)
+    rows = np.broadcast_to(np.arange(4), short.shape)
+    assert np.isfinite(logits[rows, short]).all()
+    # away from the boundaries, the class whose interval holds u
+    inner = rng.random((200, 4))
+    want = np.array([np.searchsorted(edges[i], inner[:, i], side="right")
+                     for i in range(4)]).T
+    got = _c_sample(logits, inner)
+    cols = np.arange(4)
+    upper = edges[cols, np.minimum(got, K - 1)]
+    lower = np.where(got > 0, edges[cols, np.maximum(got - 1, 0)], 0.0)
+    on_edge = np.minimum(np.abs(upper - inner), np.abs(lower - inner)) < 1e-12
+    assert ((got == np.minimum(want, K - 1)) | on_edge).all()
