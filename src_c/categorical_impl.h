@@ -207,14 +207,14 @@ static inline sf_index SF_FN(row_invert)(sf_index K, const double *e, const doub
 }
 
 /* Draws of a row of one super-block (K <= SF_SUB * SF_SUPER, so sup[0] is
- * the last of cum), SF_LANES at a time with the draws as the vector
- * lanes: the sub-block by a count over cum, then the class by a count of
- * the running sums of its sub-block, read through gathers.  e must be
- * readable, and zero, up to the next multiple of SF_SUB, and cum[-1] must
- * be 0.  The same
- * comparisons of the same sums as row_invert; the rare draw they leave
- * open (t at or past a sub-block's tree sum, or past the total) goes to
- * row_invert itself. */
+ * the last of cum), in batches of SF_LANES draws: for each, the sub-block
+ * is the count of the sub-block totals at or below t (a loop the compiler
+ * vectorises), then the class the count of its sub-block's running sums
+ * at or below t, the sums written out (SF_SUB = 8); no branch on the
+ * data.  e must be readable, and zero, up to the next multiple of SF_SUB,
+ * and cum[-1] must be 0.  The same comparisons of the same sums as
+ * row_invert; the rare draw they leave open (t at or past a sub-block's
+ * tree sum, or past the total) goes to row_invert itself. */
 #ifndef SF_LANES
 #define SF_LANES 8
 #endif
@@ -239,8 +239,6 @@ static void SF_FN(row_draws_one_super)(sf_index K, sf_index S, sf_index stride,
             sf_index jj = js < nsub ? js : nsub - 1;
             sf_index lo = jj * SF_SUB, hi = lo + SF_SUB < K ? lo + SF_SUB : K;
             const double *b = e + lo;
-            /* the sub-block's running sums, written out (SF_SUB = 8) so
-             * that the loop over lanes has one inner loop only */
             double a0 = cum[jj - 1] + b[0], a1 = a0 + b[1], a2 = a1 + b[2], a3 = a2 + b[3];
             double a4 = a3 + b[4], a5 = a4 + b[5], a6 = a5 + b[6], a7 = a6 + b[7];
             sf_index c = (sf_index)(a0 <= ts) + (a1 <= ts) + (a2 <= ts) + (a3 <= ts) +

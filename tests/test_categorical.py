@@ -511,8 +511,9 @@ def _c_sample(logits, uniform):
 
 @pytest.mark.parametrize("K", [1, 7, 8, 9, 64, 100, 511, 512])
 def test_sample_at_the_cumulative_boundaries(K):
-    """Rows of at most 512 classes are drawn eight at a time with the draws
-    as vector lanes; longer rows, one draw at a time. A row padded with
+    """Rows of at most 512 classes are drawn in batches of eight draws by
+    branch-free counts; longer rows, one draw at a time by row_invert's
+    search. A row padded with
     masked classes past 512 has the same running sums, so on the same
     uniforms both must draw the same classes, including uniforms on and
     one ulp either side of every class boundary (where the summation order
