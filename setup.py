@@ -102,7 +102,7 @@ class BuildPy(build_py):
 C_SOURCES = {
     "_categorical": ["categorical.c", "threads.c", "sf_math.c", "advantages.c"],
     "_bernoulli": ["bernoulli.c"],
-    "_gaussian": ["gaussian.c"],
+    "_gaussian": ["gaussian.c", "advantages.c"],
 }
 # The cimportable C API: scorefast/capi.pxd and capi.pyx, generated from
 # _ckernels.pxd (every kernel as a cdef function), built over every C source.

@@ -18,6 +18,7 @@ from scorefast.es import centered_ranks, nes_utilities
 from scorefast.estimators import BASELINES, EMABaseline, advantages, reinforce_grad
 from scorefast.accumulate import GradientAccumulator
 from scorefast.noise import block_rng
+from scorefast.steps import CategoricalStep, DiagNormalStep, NormalStep
 
 __all__ = [
     "__version__",
@@ -30,6 +31,9 @@ __all__ = [
     "advantages",
     "EMABaseline",
     "reinforce_grad",
+    "CategoricalStep",
+    "NormalStep",
+    "DiagNormalStep",
     "BASELINES",
     "centered_ranks",
     "nes_utilities",

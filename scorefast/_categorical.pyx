@@ -221,29 +221,15 @@ BASELINE_KINDS = {"none": SF_BASE_NONE, "constant": SF_BASE_CONST, "mean": SF_BA
                   "loo": SF_BASE_LOO, "group": SF_BASE_GROUP}
 
 
-def sample(logits, norm, bint fill_norm, out, log_prob, object bit_generator, int n_threads):
-    """out[s, i] ~ Categorical(softmax(logits[i])), by inverse CDF from the
-    uniforms bit_generator.random((S, B)) would return; with fill_norm, the
-    log-sums norm[:, 1] are computed in the same pass; with log_prob not
-    None, also the log-probabilities of the draws."""
-    cdef cnp.ndarray L = _logits(logits)
-    cdef int t = real_type(L, "logits")
-    cdef Py_ssize_t B = L.shape[0], K = L.shape[1]
-    cdef double *nm = <double *> data2(norm, F64, B, 2, True, "norm")
-    cdef int64_t *v = <int64_t *> data2(out, I64, -1, B, True, "out")
-    cdef Py_ssize_t S = cnp.PyArray_DIM(<cnp.ndarray> out, 0)
-    cdef void *lp = opt_data2(log_prob, t, S, B, True, "log_prob")
-    cdef const void *l = cnp.PyArray_DATA(L)
+cdef int draw(cnp.ndarray L, int t, Py_ssize_t S, Py_ssize_t B, Py_ssize_t K, double *nm,
+              bint fill_norm, int64_t *v, void *lp, object bit_generator,
+              int n_threads) except -1:
+    """The S draws of each of the B rows of L (and their log-probabilities if
+    lp is not NULL) from S * B uniforms of bit_generator; see sample."""
     cdef Py_ssize_t n = S * B
     cdef int status = SF_OK
-    cdef double *uniform
-    if K == 0 and n:
-        raise ValueError("logits must have at least one class (K >= 1)")
-    if n == 0:
-        if fill_norm:
-            log_normalizer(logits, norm, n_threads)
-        return
-    uniform = <double *> malloc(<size_t> n * sizeof(double))
+    cdef const void *l = cnp.PyArray_DATA(L)
+    cdef double *uniform = <double *> malloc(<size_t> n * sizeof(double))
     if uniform == NULL:
         raise MemoryError("scorefast: could not allocate the uniform draws")
     try:
@@ -258,6 +244,28 @@ def sample(logits, norm, bint fill_norm, out, log_prob, object bit_generator, in
     finally:
         free(uniform)
     check_status(status, "logits")
+    return 0
+
+
+def sample(logits, norm, bint fill_norm, out, log_prob, object bit_generator, int n_threads):
+    """out[s, i] ~ Categorical(softmax(logits[i])), by inverse CDF from the
+    uniforms bit_generator.random((S, B)) would return; with fill_norm, the
+    log-sums norm[:, 1] are computed in the same pass; with log_prob not
+    None, also the log-probabilities of the draws."""
+    cdef cnp.ndarray L = _logits(logits)
+    cdef int t = real_type(L, "logits")
+    cdef Py_ssize_t B = L.shape[0], K = L.shape[1]
+    cdef double *nm = <double *> data2(norm, F64, B, 2, True, "norm")
+    cdef int64_t *v = <int64_t *> data2(out, I64, -1, B, True, "out")
+    cdef Py_ssize_t S = cnp.PyArray_DIM(<cnp.ndarray> out, 0)
+    cdef void *lp = opt_data2(log_prob, t, S, B, True, "log_prob")
+    if K == 0 and S * B:
+        raise ValueError("logits must have at least one class (K >= 1)")
+    if S * B == 0:
+        if fill_norm:
+            log_normalizer(logits, norm, n_threads)
+        return
+    draw(L, t, S, B, K, nm, fill_norm, v, lp, bit_generator, n_threads)
 
 
 def exp_array(const double[::1] x, double[::1] out):
@@ -306,3 +314,134 @@ def max_threads():
 def have_openmp():
     """Whether the kernels were compiled with OpenMP."""
     return bool(sf_have_openmp())
+
+
+# -- the prepared REINFORCE step -----------------------------------------------------------
+cdef class StepCore:
+    """The compiled core of scorefast.CategoricalStep (scorefast/steps.py, which
+    documents it): a sample and the gradient of a REINFORCE step, each in
+    one call that converts and checks its arguments, releases the GIL and
+    runs the kernels.  The configuration (n_samples, the baseline's code,
+    the reduction) is set once by the Python class; ``support`` is the
+    module whose functions convert arguments off the fast path and read the
+    thread count.  sample keeps the logits, their row normalisers and the
+    draws for grad."""
+    cdef Py_ssize_t _S
+    cdef int _kind
+    cdef double _c, _eps, _ddof
+    cdef bint _mean, _validate
+    cdef object _support
+    cdef object _rows, _norm, _value      # (B, K) logits, (B, 2) norm, (S, B) int64
+
+    def _configure(self, Py_ssize_t n_samples, int kind, double c, double eps, double ddof,
+                   bint mean, bint validate, support):
+        self._S = n_samples
+        self._kind = kind
+        self._c = c
+        self._eps = eps
+        self._ddof = ddof
+        self._mean = mean
+        self._validate = validate
+        self._support = support
+
+    def sample(self, logits, rng=None):
+        cdef cnp.ndarray L
+        if not (cnp.PyArray_Check(logits) and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> logits)
+                and (cnp.PyArray_TYPE(<cnp.ndarray> logits) == F64 or
+                     cnp.PyArray_TYPE(<cnp.ndarray> logits) == cnp.NPY_FLOAT)):
+            logits = self._support.as_params(logits, "logits", copy=False)
+        L = <cnp.ndarray> logits
+        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(L), j
+        if nd == 0:
+            raise ValueError("logits must have shape (..., K) with at least one dimension")
+        cdef Py_ssize_t K = cnp.PyArray_DIM(L, nd - 1), B = 1, S = self._S
+        if K == 0:
+            raise ValueError("logits must have at least one class (K >= 1)")
+        cdef cnp.npy_intp dims[33]
+        dims[0] = S
+        for j in range(nd - 1):
+            dims[j + 1] = cnp.PyArray_DIM(L, j)
+            B *= dims[j + 1]
+        bit_generator = self._support.bit_generator(rng)
+        cdef int n_threads = self._support.get_num_threads()
+        cdef cnp.npy_intp ndims[2]
+        ndims[0] = B
+        ndims[1] = 2
+        cdef cnp.ndarray norm = cnp.PyArray_EMPTY(2, ndims, F64, 0)
+        cdef cnp.ndarray value = cnp.PyArray_EMPTY(nd, dims, I64, 0)
+        cdef cnp.ndarray log_prob = cnp.PyArray_EMPTY(nd, dims, t, 0)
+        cdef double *nm = <double *> cnp.PyArray_DATA(norm)
+        cdef const void *l = cnp.PyArray_DATA(L)
+        cdef sf_index bad_row = -1
+        cdef int status = SF_OK
+        if B:
+            with nogil:
+                if t == F64:
+                    status = sf_cat_prepare_d(B, K, <const double *> l, NULL, nm, &bad_row,
+                                              n_threads)
+                else:
+                    status = sf_cat_prepare_f(B, K, <const float *> l, NULL, nm, &bad_row,
+                                              n_threads)
+            if self._validate and status != SF_OK:
+                check_status(status, f"logits (batch row {bad_row})")
+            draw(L, t, S, B, K, nm, True, <int64_t *> cnp.PyArray_DATA(value),
+                 cnp.PyArray_DATA(log_prob), bit_generator, n_threads)
+        self._rows = L
+        self._norm = norm
+        self._value = value
+        return value, log_prob
+
+    def grad(self, rewards, out=None):
+        if self._value is None:
+            raise RuntimeError("grad needs a sample: call sample(logits, rng) first")
+        cdef cnp.ndarray L = <cnp.ndarray> self._rows, V = <cnp.ndarray> self._value
+        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(V), j
+        cdef Py_ssize_t S = self._S, K = cnp.PyArray_DIM(L, cnp.PyArray_NDIM(L) - 1)
+        cdef Py_ssize_t B = cnp.PyArray_SIZE(V) // S if S else 0
+        cdef cnp.ndarray R
+        cdef bint fast = (cnp.PyArray_Check(rewards) and
+                          cnp.PyArray_TYPE(<cnp.ndarray> rewards) == t and
+                          cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> rewards) and
+                          cnp.PyArray_NDIM(<cnp.ndarray> rewards) == nd)
+        if fast:
+            for j in range(nd):
+                if cnp.PyArray_DIM(<cnp.ndarray> rewards, j) != cnp.PyArray_DIM(V, j):
+                    fast = False
+                    break
+        if not fast:
+            rewards = self._support.as_rewards(rewards, (<object> V).shape, (<object> L).dtype)
+        R = <cnp.ndarray> rewards
+        cdef const void *r = cnp.PyArray_DATA(R)
+        cdef int status = SF_OK
+        if self._validate and S * B:
+            with nogil:
+                if t == F64:
+                    status = sf_check_finite_d(S * B, <const double *> r)
+                else:
+                    status = sf_check_finite_f(S * B, <const float *> r)
+            if status != SF_OK:
+                raise ValueError("rewards contains NaN or inf")
+        if out is None:
+            out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+        else:
+            self._support.check_out(out, "out", L, (L, R, V), False)
+        cdef double scale = 1.0 / (S * B) if self._mean and S * B else 1.0
+        cdef void *g = cnp.PyArray_DATA(<cnp.ndarray> out)
+        cdef const void *l = cnp.PyArray_DATA(L)
+        cdef const double *nm = <const double *> cnp.PyArray_DATA(<cnp.ndarray> self._norm)
+        cdef const int64_t *v = <const int64_t *> cnp.PyArray_DATA(V)
+        cdef int n_threads = self._support.get_num_threads()
+        if S * B:
+            with nogil:
+                if t == F64:
+                    status = sf_cat_reinforce_d(S, B, K, <const double *> l, nm, v,
+                                                <const double *> r, self._kind, self._c,
+                                                self._eps, self._ddof, scale, <double *> g,
+                                                n_threads)
+                else:
+                    status = sf_cat_reinforce_f(S, B, K, <const float *> l, nm, v,
+                                                <const float *> r, self._kind, self._c,
+                                                self._eps, self._ddof, scale, <float *> g,
+                                                n_threads)
+            check_status(status, "the sampled actions (a row of logits was invalid)")
+        return out

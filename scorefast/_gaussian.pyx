@@ -202,3 +202,165 @@ def pathwise(loc, x, grad_f, out_loc, out_log_scale, int n_threads):
                                          <const float *> gf, <float *> ol, <float *> os,
                                          n_threads)
     check_status(status, "value")
+
+
+# -- the prepared REINFORCE step -----------------------------------------------------------
+cdef class StepCore:
+    """The compiled core of scorefast.NormalStep and DiagNormalStep
+    (scorefast/steps.py, which documents them): a sample and the gradient
+    of a REINFORCE step, each in one call that converts and checks its
+    arguments, releases the GIL and runs the kernels.  The configuration is
+    set once by the Python class (event: the last axis of the parameters
+    is one event, as for DiagNormal; else every element is one, as for
+    Normal); ``support`` is the module whose functions convert arguments off
+    the fast path and read the thread count.  sample keeps the parameters
+    and the draws for grad."""
+    cdef Py_ssize_t _S
+    cdef int _kind
+    cdef double _c, _eps, _ddof
+    cdef bint _mean, _validate, _event, _antithetic
+    cdef object _support
+    cdef object _loc, _scale, _x        # parameters and draws of the last sample
+    cdef Py_ssize_t _M, _D
+
+    def _configure(self, Py_ssize_t n_samples, int kind, double c, double eps, double ddof,
+                   bint mean, bint validate, bint event, bint antithetic, support):
+        self._S = n_samples
+        self._kind = kind
+        self._c = c
+        self._eps = eps
+        self._ddof = ddof
+        self._mean = mean
+        self._validate = validate
+        self._event = event
+        self._antithetic = antithetic
+        self._support = support
+
+    def sample(self, loc, scale, rng=None):
+        cdef cnp.ndarray L, SC
+        cdef bint fast = (cnp.PyArray_Check(loc) and cnp.PyArray_Check(scale) and
+                          cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> loc) and
+                          cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> scale) and
+                          (cnp.PyArray_TYPE(<cnp.ndarray> loc) == F64 or
+                           cnp.PyArray_TYPE(<cnp.ndarray> loc) == cnp.NPY_FLOAT) and
+                          cnp.PyArray_TYPE(<cnp.ndarray> scale) ==
+                          cnp.PyArray_TYPE(<cnp.ndarray> loc) and
+                          cnp.PyArray_SAMESHAPE(<cnp.ndarray> loc, <cnp.ndarray> scale))
+        if not fast:
+            loc, scale = self._support.gaussian_params(loc, scale)
+        L = <cnp.ndarray> loc
+        SC = <cnp.ndarray> scale
+        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(L), j
+        cdef Py_ssize_t S = self._S, N = cnp.PyArray_SIZE(L), M, D = 1
+        if self._event:
+            if nd == 0:
+                raise ValueError("loc must have at least one dimension (the event axis) "
+                                 "for DiagNormal")
+            D = cnp.PyArray_DIM(L, nd - 1)
+            if D == 0:
+                raise ValueError("loc and scale must have a non-empty event axis (D >= 1) "
+                                 f"for DiagNormal, got shape {(<object> L).shape}")
+        M = N // D
+        cdef cnp.npy_intp dims[33]
+        dims[0] = S
+        for j in range(nd):
+            dims[j + 1] = cnp.PyArray_DIM(L, j)
+        cdef const void *l = cnp.PyArray_DATA(L)
+        cdef const void *sc = cnp.PyArray_DATA(SC)
+        cdef sf_index bad = -1
+        cdef int which = -1, status = SF_OK
+        if self._validate and N:
+            with nogil:
+                if t == F64:
+                    status = sf_gauss_check_d(N, <const double *> l, <const double *> sc, &bad,
+                                              &which)
+                else:
+                    status = sf_gauss_check_f(N, <const float *> l, <const float *> sc, &bad,
+                                              &which)
+            if status != SF_OK:
+                check_status(status, f"{'loc' if which == 0 else 'scale'} (element {bad})")
+        bit_generator = self._support.bit_generator(rng)
+        cdef int n_threads = self._support.get_num_threads()
+        cdef cnp.ndarray x = cnp.PyArray_EMPTY(nd + 1, dims, t, 0)
+        cdef cnp.ndarray log_prob = cnp.PyArray_EMPTY(nd if self._event else nd + 1, dims, t, 0)
+        cdef void *xs = cnp.PyArray_DATA(x)
+        cdef void *lp = cnp.PyArray_DATA(log_prob)
+        cdef unsigned long long key = draw_key(bit_generator)
+        cdef bint anti = self._antithetic
+        if S * N:
+            with nogil:
+                if t == F64:
+                    status = sf_gauss_sample_d(S, M, D, <const double *> l, <const double *> sc,
+                                               key, anti, <double *> xs, <double *> lp,
+                                               n_threads)
+                else:
+                    status = sf_gauss_sample_f(S, M, D, <const float *> l, <const float *> sc,
+                                               key, anti, <float *> xs, <float *> lp,
+                                               n_threads)
+            check_status(status, "x")
+        self._loc = L
+        self._scale = SC
+        self._x = x
+        self._M = M
+        self._D = D
+        return x, log_prob
+
+    def grad(self, rewards, out=None):
+        if self._x is None:
+            raise RuntimeError("grad needs a sample: call sample(loc, scale, rng) first")
+        cdef cnp.ndarray L = <cnp.ndarray> self._loc, X = <cnp.ndarray> self._x
+        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(X) - self._event, j
+        cdef Py_ssize_t S = self._S, M = self._M, D = self._D
+        cdef cnp.ndarray R
+        cdef bint fast = (cnp.PyArray_Check(rewards) and
+                          cnp.PyArray_TYPE(<cnp.ndarray> rewards) == t and
+                          cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> rewards) and
+                          cnp.PyArray_NDIM(<cnp.ndarray> rewards) == nd)
+        if fast:
+            for j in range(nd):
+                if cnp.PyArray_DIM(<cnp.ndarray> rewards, j) != cnp.PyArray_DIM(X, j):
+                    fast = False
+                    break
+        if not fast:
+            rewards = self._support.as_rewards(rewards, (<object> X).shape[:nd], (<object> L).dtype)
+        R = <cnp.ndarray> rewards
+        cdef const void *r = cnp.PyArray_DATA(R)
+        cdef int status = SF_OK
+        if self._validate and S * M:
+            with nogil:
+                if t == F64:
+                    status = sf_check_finite_d(S * M, <const double *> r)
+                else:
+                    status = sf_check_finite_f(S * M, <const float *> r)
+            if status != SF_OK:
+                raise ValueError("rewards contains NaN or inf")
+        if out is None:
+            g_loc = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+            g_log_scale = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+            out = (g_loc, g_log_scale)
+        else:
+            g_loc, g_log_scale = self._support.check_out(out, "out", L,
+                                                         (L, self._scale, R, X), True)
+        cdef double factor = 1.0 / (S * M) if self._mean and S * M else 1.0
+        cdef void *gl = cnp.PyArray_DATA(<cnp.ndarray> g_loc)
+        cdef void *gs = cnp.PyArray_DATA(<cnp.ndarray> g_log_scale)
+        cdef const void *l = cnp.PyArray_DATA(L)
+        cdef const void *sc = cnp.PyArray_DATA(<cnp.ndarray> self._scale)
+        cdef const void *xs = cnp.PyArray_DATA(X)
+        cdef int n_threads = self._support.get_num_threads()
+        if S * M * D:
+            with nogil:
+                if t == F64:
+                    status = sf_gauss_reinforce_d(S, M, D, <const double *> l,
+                                                  <const double *> sc, <const double *> xs,
+                                                  <const double *> r, self._kind, self._c,
+                                                  self._eps, self._ddof, factor,
+                                                  <double *> gl, <double *> gs, n_threads)
+                else:
+                    status = sf_gauss_reinforce_f(S, M, D, <const float *> l,
+                                                  <const float *> sc, <const float *> xs,
+                                                  <const float *> r, self._kind, self._c,
+                                                  self._eps, self._ddof, factor,
+                                                  <float *> gl, <float *> gs, n_threads)
+            check_status(status, "value")
+        return out

@@ -1,0 +1,297 @@
+"""Prepared REINFORCE steps (scorefast.steps).
+
+A step is the distribution path in two calls: ``step.sample(params, rng)``
+must return exactly what ``Family(params).sample_and_log_prob(n, rng)``
+returns for the same seed, and ``step.grad(rewards)`` exactly what
+``reinforce_grad(Family(params), value, rewards, baseline, reduction)``
+returns for those draws (bit for bit: the same kernels in the same order).
+On top of that equality, the estimator itself is checked against the exact
+gradient (enumeration for the categorical, the closed form for the Gaussian
+search gradient), its bad arguments raise errors that name them, and its
+results do not depend on the thread count.
+"""
+import numpy as np
+import pytest
+
+import scorefast as sf
+from scorefast.steps import CategoricalStep, DiagNormalStep, NormalStep
+
+from conftest import DTYPES
+
+BASELINES = ["loo", "mean", "none", "group", 0.25]
+
+
+def _same(a, b):
+    """Arrays (or tuples of arrays) equal in shape, dtype and every bit."""
+    if isinstance(a, tuple):
+        assert isinstance(b, tuple) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+        return
+    assert a.shape == b.shape and a.dtype == b.dtype
+    np.testing.assert_array_equal(a, b)
+
+
+# -- the step is the distribution path ------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(6,), (5, 7), (2, 3, 4)], ids=str)
+@pytest.mark.parametrize("baseline", BASELINES, ids=str)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_categorical_step_is_the_distribution_path(dtype, shape, baseline, reduction):
+    logits = np.random.default_rng(1).normal(size=shape).astype(dtype)
+    step = CategoricalStep(4, baseline, reduction)
+    a, logp = step.sample(logits, np.random.default_rng(2))
+    d = sf.Categorical(logits)
+    a2, logp2 = d.sample_and_log_prob(4, np.random.default_rng(2))
+    _same(a, a2)
+    _same(logp, logp2)
+    rewards = np.random.default_rng(3).normal(size=a.shape).astype(dtype)
+    _same(step.grad(rewards), sf.reinforce_grad(d, a, rewards, baseline, reduction))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("family,step_class,shape", [
+    (sf.DiagNormal, DiagNormalStep, (8,)),
+    (sf.DiagNormal, DiagNormalStep, (3, 5)),
+    (sf.Normal, NormalStep, ()),
+    (sf.Normal, NormalStep, (3, 5)),
+], ids=["diag-8", "diag-3x5", "normal-scalar", "normal-3x5"])
+@pytest.mark.parametrize("baseline", BASELINES, ids=str)
+@pytest.mark.parametrize("antithetic", [False, True], ids=["plain", "antithetic"])
+def test_gaussian_step_is_the_distribution_path(dtype, family, step_class, shape, baseline,
+                                                antithetic):
+    rng = np.random.default_rng(4)
+    loc = rng.normal(size=shape).astype(dtype)
+    scale = rng.uniform(0.5, 2.0, size=shape).astype(dtype)
+    step = step_class(6, baseline, antithetic=antithetic)
+    x, logp = step.sample(loc, scale, np.random.default_rng(5))
+    d = family(loc, scale)
+    x2, logp2 = d.sample_and_log_prob(6, np.random.default_rng(5), antithetic=antithetic)
+    _same(x, x2)
+    _same(logp, logp2)
+    rewards = np.random.default_rng(6).normal(size=logp.shape).astype(dtype)
+    _same(step.grad(rewards), sf.reinforce_grad(d, x, rewards, baseline))
+
+
+def test_grad_reads_the_last_sample_and_can_be_repeated():
+    logits = np.random.default_rng(7).normal(size=(4, 5))
+    step = CategoricalStep(3, "none")
+    step.sample(np.zeros((2, 9)), 0)
+    a, _ = step.sample(logits, 8)
+    d = sf.Categorical(logits)
+    for seed in (9, 10):
+        r = np.random.default_rng(seed).normal(size=a.shape)
+        _same(step.grad(r), sf.reinforce_grad(d, a, r, "none"))
+
+
+def test_out_accumulates():
+    logits = np.random.default_rng(11).normal(size=(4, 5))
+    step = CategoricalStep(3, "loo")
+    a, _ = step.sample(logits, 12)
+    r = np.random.default_rng(13).normal(size=a.shape)
+    g = step.grad(r)
+    out = np.ones_like(logits)
+    assert step.grad(r, out=out) is out
+    np.testing.assert_array_equal(out, 1.0 + g)
+
+    loc, scale = np.zeros(3), np.ones(3)
+    gstep = DiagNormalStep(4)
+    x, _ = gstep.sample(loc, scale, 14)
+    f = -np.sum(x ** 2, axis=-1)
+    g_loc, g_ls = gstep.grad(f)
+    out = (np.full(3, 2.0), np.full(3, -1.0))
+    assert gstep.grad(f, out=out) is out
+    np.testing.assert_array_equal(out[0], 2.0 + g_loc)
+    np.testing.assert_array_equal(out[1], -1.0 + g_ls)
+
+
+def test_inputs_off_the_fast_path_are_converted():
+    """Lists, integers, strided arrays, seeds and broadcast rewards give what
+    the same values as C-contiguous float64 arrays give."""
+    logits = np.random.default_rng(15).normal(size=(3, 8))
+    step = CategoricalStep(5, "loo")
+    a, logp = step.sample(logits, 16)
+    g = step.grad(np.broadcast_to(np.arange(3.0), (5, 3)).copy())
+    strided = np.repeat(logits, 2, axis=1)[:, ::2]        # a non-contiguous view
+    for given in (logits.tolist(), np.asfortranarray(logits), strided):
+        a2, logp2 = step.sample(given, np.random.default_rng(16))
+        _same(a2, a)
+        _same(logp2, logp)
+        _same(step.grad(np.arange(3)), g)               # int rewards broadcast over samples
+    ints = np.arange(12).reshape(3, 4) % 3
+    _same(step.sample(ints, 17)[0], step.sample(ints.astype(np.float64), 17)[0])
+
+    gstep = DiagNormalStep(4, "loo")
+    x, _ = gstep.sample([0.0, 1.0], 2.0, 18)             # scale broadcast against loc
+    x2, _ = gstep.sample(np.array([0.0, 1.0]), np.array([2.0, 2.0]), 18)
+    _same(x, x2)
+    assert x.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_dtype_is_kept(dtype):
+    step = CategoricalStep(2)
+    a, logp = step.sample(np.zeros((3, 4), dtype), 0)
+    assert a.dtype == np.int64 and logp.dtype == dtype
+    assert step.grad(np.ones((2, 3), dtype)).dtype == dtype
+    x, logp = NormalStep(2).sample(np.zeros(3, dtype), np.ones(3, dtype), 0)
+    assert x.dtype == dtype and logp.dtype == dtype
+
+
+# -- the estimator is unbiased ---------------------------------------------------------------
+def test_categorical_step_is_unbiased_against_enumeration():
+    """The mean of M independent loo-baseline steps is the exact gradient of
+    E[R[i, a]] within 5 standard errors (the standard error estimated from
+    the M steps themselves)."""
+    rng = np.random.default_rng(19)
+    B, K, S, M = 3, 4, 4, 20_000
+    logits = rng.standard_normal((B, K))
+    R = rng.random((B, K))
+    p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    exact = p * (R - (p * R).sum(-1, keepdims=True))     # d/dlogits sum_k p_k R_k
+    step = CategoricalStep(S, "loo", "sum")
+    tiled = np.ascontiguousarray(np.broadcast_to(logits, (M, B, K)))
+    a, _ = step.sample(tiled, 20)
+    g = step.grad(R[np.arange(B), a]) / S                # (M, B, K): M estimates
+    mean, se = g.mean(0), g.std(0, ddof=1) / np.sqrt(M)
+    assert np.all(np.abs(mean - exact) < 5 * se)
+
+
+@pytest.mark.parametrize("antithetic,baseline", [(False, "loo"), (True, "none")],
+                         ids=["plain-loo", "antithetic-none"])
+def test_gaussian_search_step_is_unbiased_against_the_closed_form(antithetic, baseline):
+    """f(x) = -|x - 1|^2 under N(mu, diag(sigma^2)): E f = -|mu - 1|^2 -
+    sum sigma^2, so d/dmu = -2 (mu - 1) and d/dlog sigma = -2 sigma^2.
+    (Mirrored pairs are not independent, so the leave-one-out mean is not
+    an unbiased baseline for them; no baseline is.)"""
+    rng = np.random.default_rng(21)
+    D, S, M = 3, 8, 20_000
+    mu = rng.normal(size=D)
+    sigma = rng.uniform(0.5, 1.5, size=D)
+    step = DiagNormalStep(S, baseline, antithetic=antithetic)
+    x, _ = step.sample(np.broadcast_to(mu, (M, D)), np.broadcast_to(sigma, (M, D)), 22)
+    f = -np.sum((x - 1.0) ** 2, axis=-1)                 # (S, M)
+    g_mu, g_ls = (g * M for g in step.grad(f))          # M estimates of the mean gradient
+    for g, exact in ((g_mu, -2 * (mu - 1)), (g_ls, -2 * sigma ** 2)):
+        mean, se = g.mean(0), g.std(0, ddof=1) / np.sqrt(M)
+        assert np.all(np.abs(mean - exact) < 5 * se)
+
+
+# -- threads ---------------------------------------------------------------------------------
+def test_results_do_not_depend_on_the_thread_count():
+    logits = np.random.default_rng(23).normal(size=(600, 256))
+    loc = np.random.default_rng(24).normal(size=(64, 600))
+    runs = []
+    previous = sf.get_num_threads()
+    try:
+        for n in (1, 2):
+            sf.set_num_threads(n)
+            step = CategoricalStep(8, "none")
+            a, logp = step.sample(logits, 25)
+            g = step.grad(np.cos(a))
+            gstep = DiagNormalStep(16, "mean", antithetic=True)
+            x, xlp = gstep.sample(loc, np.ones_like(loc), 26)
+            runs.append((a, logp, g, x, xlp) + gstep.grad(x.sum(-1)))
+    finally:
+        sf.set_num_threads(previous)
+    for u, v in zip(*runs):
+        _same(u, v)
+
+
+# -- bad arguments ---------------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"n_samples": 0}, ValueError, "n_samples"),
+    ({"n_samples": 2.0}, TypeError, "n_samples"),
+    ({"n_samples": True}, TypeError, "n_samples"),
+    ({"n_samples": 1, "baseline": "loo"}, ValueError, "loo"),
+    ({"n_samples": 4, "baseline": "optimal"}, ValueError, "baseline"),
+    ({"n_samples": 4, "baseline": sf.EMABaseline(0.9)}, ValueError, "baseline"),
+    ({"n_samples": 4, "baseline": float("nan")}, ValueError, "baseline"),
+    ({"n_samples": 4, "reduction": "max"}, ValueError, "reduction"),
+    ({"n_samples": 4, "eps": -1.0}, ValueError, "eps"),
+])
+def test_bad_configuration(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        CategoricalStep(**kwargs)
+
+
+def test_bad_categorical_arguments():
+    step = CategoricalStep(3)
+    with pytest.raises(RuntimeError, match="sample"):
+        step.grad(np.zeros((3, 2)))
+    for logits, error, match in [
+        (np.array([[0.0, np.nan]]), ValueError, r"logits \(batch row 0\) contains NaN"),
+        (np.array([[0.0, 1.0], [np.inf, 0.0]]), ValueError, r"row 1\) contains \+inf"),
+        (np.array([[-np.inf, -np.inf]]), ValueError, "every class masked"),
+        (np.zeros((2, 0)), ValueError, "at least one class"),
+        (np.float64(1.0), ValueError, "at least one dimension"),
+        (np.array(["a", "b"]), TypeError, "logits"),
+    ]:
+        with pytest.raises(error, match=match):
+            step.sample(logits, 0)
+    with pytest.raises(TypeError, match="rng"):
+        step.sample(np.zeros((2, 3)), rng="seed")
+    step.sample(np.zeros((2, 3)), 0)
+    for rewards, error, match in [
+        (np.zeros((3, 3)), ValueError, "rewards of shape"),
+        (np.full((3, 2), np.nan), ValueError, "rewards contains NaN"),
+        (np.array([["x"] * 2] * 3), TypeError, "rewards"),
+    ]:
+        with pytest.raises(error, match=match):
+            step.grad(rewards)
+    r = np.zeros((3, 2))
+    for out, error, match in [
+        (np.zeros((2, 4)), ValueError, "out must have shape"),
+        (np.zeros((2, 3), np.float32), TypeError, "out must have dtype"),
+        (np.zeros((3, 2)).T, ValueError, "C-contiguous"),
+        ([[0.0] * 3] * 2, TypeError, "out must be a numpy array"),
+    ]:
+        with pytest.raises(error, match=match):
+            step.grad(r, out=out)
+    logits = np.zeros((2, 3))
+    step.sample(logits, 0)
+    with pytest.raises(ValueError, match="share memory"):
+        step.grad(r, out=logits)
+
+
+def test_bad_gaussian_arguments():
+    with pytest.raises(ValueError, match="even"):
+        DiagNormalStep(3, antithetic=True)
+    step = DiagNormalStep(2)
+    with pytest.raises(RuntimeError, match="sample"):
+        step.grad(np.zeros(2))
+    for loc, scale, error, match in [
+        (np.zeros(2), np.array([1.0, 0.0]), ValueError, r"scale \(element 1\) must be positive"),
+        (np.zeros(2), np.array([1.0, -1.0]), ValueError, "scale"),
+        (np.array([np.nan, 0.0]), np.ones(2), ValueError, r"loc \(element 0\) contains NaN"),
+        (np.zeros(2), np.zeros(3), ValueError, "do not broadcast"),
+        (np.float64(0.0), np.float64(1.0), ValueError, "event axis"),
+        (np.zeros((2, 0)), np.ones((2, 0)), ValueError, "non-empty event axis"),
+    ]:
+        with pytest.raises(error, match=match):
+            step.sample(loc, scale, 0)
+    step.sample(np.zeros((3, 2)), np.ones((3, 2)), 0)
+    with pytest.raises(ValueError, match="rewards of shape"):
+        step.grad(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="rewards contains NaN or inf"):
+        step.grad(np.array([[0.0, 1.0, np.inf]] * 2))
+    with pytest.raises(TypeError, match="tuple of 2"):
+        step.grad(np.zeros((2, 3)), out=np.zeros((3, 2)))
+    same = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="must not share memory"):
+        step.grad(np.zeros((2, 3)), out=(same, same))
+
+
+def test_validate_false_skips_the_checks():
+    step = DiagNormalStep(2, validate=False)
+    x, _ = step.sample(np.array([np.nan, 0.0]), np.ones(2), 0)
+    assert np.isnan(x[:, 0]).all() and np.isfinite(x[:, 1]).all()
+    g_loc, _ = step.grad(np.array([np.nan, 1.0]))
+    assert np.isnan(g_loc).all()
+
+
+def test_repr_and_configuration():
+    step = DiagNormalStep(4, "loo", "sum", antithetic=True)
+    assert (step.n_samples, step.baseline, step.reduction) == (4, "loo", "sum")
+    assert repr(step) == "DiagNormalStep(n_samples=4, baseline='loo', reduction='sum')"
+    assert sf.CategoricalStep is CategoricalStep
