@@ -1,6 +1,9 @@
 from scorefast._config import get_num_threads as get_num_threads
 from scorefast.accumulate import GradientAccumulator as GradientAccumulator
 from scorefast.noise import block_rng as block_rng
+from scorefast.steps import CategoricalStep as CategoricalStep
+from scorefast.steps import DiagNormalStep as DiagNormalStep
+from scorefast.steps import NormalStep as NormalStep
 from scorefast._config import set_num_threads as set_num_threads
 from scorefast._include import get_include as get_include
 from scorefast._version import __version__ as __version__
@@ -28,6 +31,9 @@ __all__ = [
     "advantages",
     "EMABaseline",
     "reinforce_grad",
+    "CategoricalStep",
+    "NormalStep",
+    "DiagNormalStep",
     "BASELINES",
     "centered_ranks",
     "nes_utilities",

@@ -11,6 +11,7 @@ into the arrays passed in.
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
 
+cimport cython
 cimport numpy as cnp
 from scorefast._ckernels cimport *
 from scorefast._common cimport (check_status, fill_uniform, as_array, real_type, data_of,
@@ -317,6 +318,7 @@ def have_openmp():
 
 
 # -- the prepared REINFORCE step -----------------------------------------------------------
+@cython.auto_pickle(False)
 cdef class StepCore:
     """The compiled core of scorefast.CategoricalStep (scorefast/steps.py, which
     documents it): a sample and the gradient of a REINFORCE step, each in

@@ -5,6 +5,8 @@ Private: called by the public modules with C-contiguous float32/float64
 """
 from typing import Any
 
+from typing_extensions import disjoint_base
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -62,3 +64,15 @@ def pathwise(
     out_log_scale: NDArray[Any],
     n_threads: int,
 ) -> None: ...
+
+@disjoint_base
+class StepCore:
+    """The compiled core of scorefast.NormalStep and DiagNormalStep."""
+    def _configure(self, n_samples: int, kind: int, c: float, eps: float, ddof: float,
+                   mean: bool, validate: bool, event: bool, antithetic: bool,
+                   support: Any) -> None: ...
+    def sample(self, loc: Any, scale: Any,
+               rng: Any = None) -> tuple[NDArray[Any], NDArray[Any]]: ...
+    def grad(self, rewards: Any,
+             out: tuple[NDArray[Any], NDArray[Any]] | None = None
+             ) -> tuple[NDArray[Any], NDArray[Any]]: ...

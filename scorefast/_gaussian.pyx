@@ -6,6 +6,7 @@ loc's dtype.  Normal passes D = 1.  Every array is checked (type, dtype,
 layout, shape; see _common.pxd) before the GIL is released and the C kernel
 called.
 """
+cimport cython
 cimport numpy as cnp
 from scorefast._ckernels cimport *
 from scorefast._common cimport (check_status, draw_key, as_array, real_type, data1, data2,
@@ -205,6 +206,7 @@ def pathwise(loc, x, grad_f, out_loc, out_log_scale, int n_threads):
 
 
 # -- the prepared REINFORCE step -----------------------------------------------------------
+@cython.auto_pickle(False)
 cdef class StepCore:
     """The compiled core of scorefast.NormalStep and DiagNormalStep
     (scorefast/steps.py, which documents them): a sample and the gradient

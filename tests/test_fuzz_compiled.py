@@ -76,7 +76,52 @@ SPECS = {
                             ("float",), (A, "real", "MD"), (A, "real", "MD"), ("threads",)],
     "_gaussian.pathwise": [(A, "real", "MD"), (A, "real", "SMD"), (A, "real", "SMD"),
                            (A, "real", "MD"), (A, "real", "MD"), ("threads",)],
+    # the compiled steps, each made, sampled from and asked for its gradient
+    # (see _Steps below)
+    "steps.categorical": [(A, "real", "BK"), ("bitgen",), (A, "real", "SB"),
+                          ("opt", "real", "BK")],
+    "steps.diag_normal": [(A, "real", "MD"), (A, "pos", "MD"), ("bitgen",), (A, "real", "SM"),
+                          ("opt", "real", "MD")],
+    "steps.normal": [(A, "real", "MD"), (A, "pos", "MD"), ("bitgen",), (A, "real", "SMD"),
+                     ("opt", "real", "MD")],
 }
+
+
+class _Steps:
+    """A step of each family driven through sample and grad: n_samples is
+    the leading size of the rewards (2 when they have none), so that the
+    rewards fit the draws unless a mutation changed them; out, when given,
+    is accumulated into (a pair of copies for the Gaussian steps)."""
+
+    @staticmethod
+    def _n(rewards):
+        return rewards.shape[0] if isinstance(rewards, np.ndarray) and rewards.ndim else 2
+
+    @classmethod
+    def categorical(cls, logits, bit_generator, rewards, out):
+        from scorefast.steps import CategoricalStep
+        n = cls._n(rewards)
+        step = CategoricalStep(n, "loo" if n >= 2 else "none")
+        step.sample(logits, bit_generator)
+        step.grad(rewards, out)
+
+    @classmethod
+    def _gaussian(cls, family, loc, scale, bit_generator, rewards, out):
+        n = cls._n(rewards)
+        step = family(n, "mean", antithetic=n % 2 == 0)
+        step.sample(loc, scale, bit_generator)
+        step.grad(rewards, None if out is None else
+                  (out, out.copy()) if isinstance(out, np.ndarray) else out)
+
+    @classmethod
+    def diag_normal(cls, *args):
+        from scorefast.steps import DiagNormalStep
+        cls._gaussian(DiagNormalStep, *args)
+
+    @classmethod
+    def normal(cls, *args):
+        from scorefast.steps import NormalStep
+        cls._gaussian(NormalStep, *args)
 
 #: Calls that crash or read out of bounds today, which the harness steers
 #: clear of so that it can look for new ones; each is pinned by an xfail test
@@ -196,7 +241,8 @@ def run(examples, seconds, log_path, randomize=False):
 
     import scorefast  # noqa: F401  (the modules below)
     from scorefast import _bernoulli, _categorical, _gaussian
-    modules = {"_categorical": _categorical, "_bernoulli": _bernoulli, "_gaussian": _gaussian}
+    modules = {"_categorical": _categorical, "_bernoulli": _bernoulli, "_gaussian": _gaussian,
+               "steps": _Steps}
     if "libasan" not in os.environ.get("LD_PRELOAD", ""):   # ASan maps terabytes of shadow
         resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
     names = sorted(SPECS)

@@ -22,7 +22,8 @@ PACKAGE = pathlib.Path(scorefast.__file__).resolve().parent
 # itself is checked below: stubtest on the package would walk every submodule)
 STUBBED = ["scorefast.distributions", "scorefast.gaussian", "scorefast.estimators",
            "scorefast.es", "scorefast._config", "scorefast.demo", "scorefast.capi",
-           "scorefast._categorical", "scorefast._bernoulli", "scorefast._gaussian"]
+           "scorefast._categorical", "scorefast._bernoulli", "scorefast._gaussian",
+           "scorefast.steps"]
 # Cython adds a __test__ dict to every compiled module
 ALLOWLIST = r"scorefast\..*\.__test__"
 

@@ -1,0 +1,50 @@
+from types import ModuleType
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from scorefast._typing import FloatArray, IntArray, RNGLike
+
+__all__ = ["CategoricalStep", "NormalStep", "DiagNormalStep"]
+
+_StepBaseline = Literal["none", "mean", "loo", "group"] | float
+
+def bit_generator(rng: RNGLike) -> np.random.BitGenerator: ...
+def as_rewards(rewards: npt.ArrayLike, shape: tuple[int, ...],
+               dtype: npt.DTypeLike) -> FloatArray: ...
+def check_out(out: Any, name: str, like: FloatArray, inputs: tuple[Any, ...],
+              pair: bool) -> Any: ...
+def gaussian_params(loc: npt.ArrayLike,
+                    scale: npt.ArrayLike) -> tuple[FloatArray, FloatArray]: ...
+
+_SUPPORT: ModuleType
+
+class _Step:
+    @property
+    def n_samples(self) -> int: ...
+    @property
+    def baseline(self) -> _StepBaseline: ...
+    @property
+    def reduction(self) -> Literal["mean", "sum"]: ...
+
+class CategoricalStep(_Step):
+    def __init__(self, n_samples: int, baseline: _StepBaseline = "loo",
+                 reduction: Literal["mean", "sum"] = "mean", *, eps: float = 1e-8,
+                 ddof: float = 0, validate: bool = True) -> None: ...
+    def sample(self, logits: npt.ArrayLike,
+               rng: RNGLike = None) -> tuple[IntArray, FloatArray]: ...
+    def grad(self, rewards: npt.ArrayLike, out: FloatArray | None = None) -> FloatArray: ...
+
+class _GaussianStep(_Step):
+    def __init__(self, n_samples: int, baseline: _StepBaseline = "mean",
+                 reduction: Literal["mean", "sum"] = "mean", *, antithetic: bool = False,
+                 eps: float = 1e-8, ddof: float = 0, validate: bool = True) -> None: ...
+    def sample(self, loc: npt.ArrayLike, scale: npt.ArrayLike,
+               rng: RNGLike = None) -> tuple[FloatArray, FloatArray]: ...
+    def grad(self, rewards: npt.ArrayLike,
+             out: tuple[FloatArray, FloatArray] | None = None
+             ) -> tuple[FloatArray, FloatArray]: ...
+
+class NormalStep(_GaussianStep): ...
+class DiagNormalStep(_GaussianStep): ...
