@@ -30,6 +30,7 @@ def _default_threads():
 MAX_THREADS = 1024
 
 _num_threads = _default_threads()
+_HAVE_OPENMP = _categorical.have_openmp()
 
 
 def get_num_threads():
@@ -43,7 +44,7 @@ def get_num_threads():
         environment variable, else OpenMP's ``omp_get_max_threads()``. Always 1 where scorefast was built without
         OpenMP. Results never depend on it.
     """
-    return _num_threads if _categorical.have_openmp() else 1
+    return _num_threads if _HAVE_OPENMP else 1
 
 
 def set_num_threads(n):

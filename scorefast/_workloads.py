@@ -57,6 +57,7 @@ torch uses its own global generator, JAX a key made from one integer drawn
 from ``rng``. A peer whose modules do not import is unavailable
 (``get_peer`` raises ``NotImplementedError``).
 """
+import functools
 import importlib
 import math
 import os
@@ -182,16 +183,25 @@ def _g1_fitness(x):
 
 
 # -- C1 peers ---------------------------------------------------------------------
-def _c1_scorefast(L, R, S, rng, method=None):
+@functools.lru_cache(maxsize=None)
+def _step(family, n_samples, baseline, antithetic=False):
+    """The scorefast peers' prepared steps, made once per configuration as a
+    training loop makes its step once (scorefast.steps)."""
     import scorefast
-    # copy=False: the logits are used in place, as every other peer uses them
-    # (the default copy guards against the caller changing them later)
-    d = scorefast.Categorical(L, copy=False)
-    # one sampler, whatever the method: the draws are those of rng.random
-    a, logp = d.sample_and_log_prob(S, rng)
+    if family == "categorical":
+        return scorefast.CategoricalStep(n_samples, baseline)
+    return scorefast.DiagNormalStep(n_samples, baseline, antithetic=antithetic)
+
+
+def _c1_scorefast(L, R, S, rng, method=None):
+    # a CategoricalStep: Categorical(L).sample_and_log_prob and reinforce_grad
+    # in one compiled call each, the same draws and bits; the logits are used
+    # in place, as every other peer uses them. One sampler whatever the
+    # method: the draws are those of rng.random
+    step = _step("categorical", S, "loo")
+    a, logp = step.sample(L, rng)
     r = _c1_rewards(R, a)
-    G = scorefast.reinforce_grad(d, a, r, baseline="loo")
-    return a, logp, G
+    return a, logp, step.grad(r)
 
 
 def _c1_numpy(L, R, S, rng):
@@ -546,9 +556,15 @@ def _b1_floor(L, R, S, rng):
 
 # -- G1 and G1-antithetic peers --------------------------------------------------
 def _g1_scorefast(mu, log_sigma, N, rng, method=None, antithetic=False):
+    if method in (None, "fast"):
+        # a DiagNormalStep: the counter-based sampler and the gradient in one
+        # compiled call each (the parameters used in place, as the others)
+        step = _step("diag_normal", N, "mean", antithetic)
+        x, logp = step.sample(mu, np.exp(log_sigma), rng)
+        return (x, logp) + step.grad(_g1_fitness(x))
     import scorefast
     d = scorefast.DiagNormal(mu, np.exp(log_sigma), copy=False)     # in place, as the others
-    x, logp = d.sample_and_log_prob(N, rng, antithetic=antithetic, method=method or "fast")
+    x, logp = d.sample_and_log_prob(N, rng, antithetic=antithetic, method=method)
     f = _g1_fitness(x)
     g_mu, g_ls = scorefast.reinforce_grad(d, x, f, baseline="mean")
     return x, logp, g_mu, g_ls
