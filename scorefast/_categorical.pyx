@@ -347,6 +347,23 @@ cdef class StepCore:
         self._support = support
 
     def sample(self, logits, rng=None):
+        """Draw ``n_samples`` actions per batch element, with their log-probabilities.
+
+        Parameters
+        ----------
+        logits : array_like, shape (..., K)
+            float32 is kept, other real dtypes become float64; used in place
+            when C-contiguous, and kept for ``grad``.
+        rng : None, int or numpy.random.Generator
+            A Generator is advanced; a seed makes the draws reproducible.
+
+        Returns
+        -------
+        actions : ndarray
+            int64, shape ``(n_samples,) + logits.shape[:-1]``.
+        log_prob : ndarray
+            The logits' dtype, the same shape.
+        """
         cdef cnp.ndarray L
         if not (cnp.PyArray_Check(logits) and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> logits)
                 and (cnp.PyArray_TYPE(<cnp.ndarray> logits) == F64 or
@@ -394,6 +411,20 @@ cdef class StepCore:
         return value, log_prob
 
     def grad(self, rewards, out=None):
+        """The REINFORCE gradient with respect to the logits of the last sample.
+
+        Parameters
+        ----------
+        rewards : array_like
+            One reward per action, broadcastable to the actions' shape.
+        out : ndarray, optional
+            Accumulate into ``out`` (the logits' shape and dtype).
+
+        Returns
+        -------
+        ndarray
+            The logits' shape and dtype (``out`` when given).
+        """
         if self._value is None:
             raise RuntimeError("grad needs a sample: call sample(logits, rng) first")
         cdef cnp.ndarray L = <cnp.ndarray> self._rows, V = <cnp.ndarray> self._value

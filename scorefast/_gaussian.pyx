@@ -239,6 +239,26 @@ cdef class StepCore:
         self._support = support
 
     def sample(self, loc, scale, rng=None):
+        """Draw ``n_samples`` samples of the distribution, with their log-densities.
+
+        Parameters
+        ----------
+        loc, scale : array_like
+            Broadcast against each other; float32 when both are float32,
+            else float64; used in place when they are C-contiguous arrays of
+            the same shape and dtype, and kept for ``grad``.
+        rng : None, int or numpy.random.Generator
+            A Generator is advanced (one 64-bit draw keys the counter-based
+            normals); a seed makes the draws reproducible.
+
+        Returns
+        -------
+        x : ndarray
+            Shape ``(n_samples,) + loc.shape``.
+        log_prob : ndarray
+            One per event: shape ``(n_samples,) + loc.shape[:-1]`` for
+            DiagNormalStep, ``(n_samples,) + loc.shape`` for NormalStep.
+        """
         cdef cnp.ndarray L, SC
         cdef bint fast = (cnp.PyArray_Check(loc) and cnp.PyArray_Check(scale) and
                           cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> loc) and
@@ -308,6 +328,20 @@ cdef class StepCore:
         return x, log_prob
 
     def grad(self, rewards, out=None):
+        """The REINFORCE gradient with respect to (loc, log scale) of the last sample.
+
+        Parameters
+        ----------
+        rewards : array_like
+            One reward per event, broadcastable to the log-densities' shape.
+        out : tuple of two ndarrays, optional
+            Accumulate into ``out`` (each of loc's shape and dtype).
+
+        Returns
+        -------
+        tuple of two ndarrays
+            ``(d/dloc, d/dlog_scale)``, each of loc's shape (``out`` when given).
+        """
         if self._x is None:
             raise RuntimeError("grad needs a sample: call sample(loc, scale, rng) first")
         cdef cnp.ndarray L = <cnp.ndarray> self._loc, X = <cnp.ndarray> self._x

@@ -274,22 +274,44 @@ static void SF_FN(row_sample)(sf_index K, sf_index S, sf_index stride, const SF_
             log_prob[s * stride] = (SF_T)SF_FN(row_logp)(l, (sf_index)value[s * stride], nm);
 }
 
+/* Rows [lo, hi) of sf_cat_prepare: the status of the first invalid row
+ * among them, its index in *bad. */
+static int SF_FN(prepare_rows)(sf_index lo, sf_index hi, sf_index K, const SF_T *logits,
+                               SF_T *copy, double *norm, sf_index *bad)
+{
+    int status = SF_OK;
+    for (sf_index i = lo; i < hi; i++) {
+        int st = SF_FN(row_max)(K, logits + i * K, copy ? copy + i * K : NULL, norm + 2 * i);
+        if (st != SF_OK && status == SF_OK) {
+            status = st;
+            *bad = i;
+        }
+    }
+    return status;
+}
+
 int SF_FN(sf_cat_prepare)(sf_index B, sf_index K, const SF_T *logits, SF_T *copy,
                           double *norm, sf_index *bad_row, int n_threads)
 {
-    sf_index first_bad = B;
+    sf_index first_bad = -1;
     int status = SF_OK;
-    (void)n_threads;
-#pragma omp parallel for schedule(static) num_threads(n_threads) \
-    if (n_threads > 1 && B * K >= 4 * SF_PARALLEL_MIN_WORK)
-    for (sf_index i = 0; i < B; i++) {
-        int st = SF_FN(row_max)(K, logits + i * K, copy ? copy + i * K : NULL, norm + 2 * i);
-        if (st != SF_OK) {
+    if (n_threads <= 1 || B * K < 4 * SF_PARALLEL_MIN_WORK) {
+        status = SF_FN(prepare_rows)(0, B, K, logits, copy, norm, &first_bad);
+    } else {
+        first_bad = B;
+#pragma omp parallel num_threads(n_threads)
+        {
+            sf_index lo, hi, bad = -1;
+            sf_thread_range(B, &lo, &hi);
+            int st = SF_FN(prepare_rows)(lo, hi, K, logits, copy, norm, &bad);
+            if (st != SF_OK) {
 #pragma omp critical(sf_cat_bad_row)
-            if (i < first_bad) { first_bad = i; status = st; }
+                if (bad < first_bad) { first_bad = bad; status = st; }
+            }
         }
+        if (status == SF_OK) first_bad = -1;
     }
-    if (bad_row) *bad_row = first_bad < B ? first_bad : -1;
+    if (bad_row) *bad_row = first_bad;
     return status;
 }
 
@@ -377,54 +399,66 @@ int SF_FN(sf_cat_score)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
+/* Rows [lo, hi) of sf_cat_reinforce, with their own scratch. */
+static int SF_FN(reinforce_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B,
+                                 sf_index K, const SF_T *logits, const double *norm,
+                                 const int64_t *value, const SF_T *rewards, int kind,
+                                 double c, double eps, double ddof, double scale, SF_T *grad)
+{
+    if (lo >= hi) return SF_OK;
+    /* adv: the S advantages of a row; cls: per-class sums in double, all
+     * zero between rows (only the drawn classes are touched and reset) */
+    double *adv = (double *)malloc((size_t)(S > 0 ? S : 1) * sizeof(double));
+    double *cls = (double *)calloc((size_t)K, sizeof(double));
+    int status = adv && cls ? SF_OK : SF_ERR_NOMEM;
+    for (sf_index i = lo; i < hi && status == SF_OK; i++) {
+        SF_T *g = grad + i * K;
+        double w_total = SF_FN(column_advantages)(S, B, i, rewards, kind, c, eps, ddof, scale,
+                                                  adv);
+        if (w_total != 0.0)
+            SF_FN(row_axpy_probs)(K, logits + i * K, norm + 2 * i, w_total, g);
+        /* the values were checked before; the range test here still keeps
+         * every access in bounds should value share memory with grad */
+        for (sf_index s = 0; s < S; s++) {
+            int64_t v = value[s * B + i];
+            if (v >= 0 && v < K) cls[v] += adv[s];
+        }
+        /* each drawn class is added to g once, rounded once */
+        for (sf_index s = 0; s < S; s++) {
+            int64_t v = value[s * B + i];
+            if (v < 0 || v >= K) continue;
+            g[v] = (SF_T)((double)g[v] + cls[v]);
+            cls[v] = 0.0;
+        }
+    }
+    free(adv);
+    free(cls);
+    return status;
+}
+
 int SF_FN(sf_cat_reinforce)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
                             const double *norm, const int64_t *value,
                             const SF_T *rewards, int kind, double c, double eps,
                             double ddof, double scale, SF_T *grad, int n_threads)
 {
-    int nomem = 0;
-    (void)n_threads;
+    int status = SF_OK;
     /* every value checked first: a failed call leaves grad untouched */
     if (sf_cat_check_value(S * B, K, value) != SF_OK) return SF_ERR_VALUE;
     /* sum_s a_s (onehot(v_s) - p) = -W p + sum_s a_s onehot(v_s), W = sum_s a_s;
      * a centred baseline has W = 0 and needs no pass over the probabilities,
      * so its work is the scatter of S * B advantages, not S * B * K */
     sf_index work = sf_baseline_is_centred(kind) ? S * B : S * B * K;
-    (void)work; /* read only by the OpenMP clause below */
-#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
-    if (n_threads > 1 && work >= SF_PARALLEL_MIN_WORK)
+    if (n_threads <= 1 || work < SF_PARALLEL_MIN_WORK)
+        return SF_FN(reinforce_rows)(0, B, S, B, K, logits, norm, value, rewards, kind, c,
+                                     eps, ddof, scale, grad);
+#pragma omp parallel num_threads(n_threads) reduction(| : status)
     {
-        /* adv: the S advantages of a row; cls: per-class sums in double, all
-         * zero between rows (only the drawn classes are touched and reset) */
-        double *adv = (double *)malloc((size_t)(S > 0 ? S : 1) * sizeof(double));
-        double *cls = (double *)calloc((size_t)K, sizeof(double));
-        if (!adv || !cls) nomem = 1;
-#pragma omp for schedule(static)
-        for (sf_index i = 0; i < B; i++) {
-            if (!adv || !cls) continue;
-            SF_T *g = grad + i * K;
-            double w_total = SF_FN(column_advantages)(S, B, i, rewards, kind, c, eps,
-                                                      ddof, scale, adv);
-            if (w_total != 0.0)
-                SF_FN(row_axpy_probs)(K, logits + i * K, norm + 2 * i, w_total, g);
-            /* the values were checked above; the range test here still keeps
-             * every access in bounds should value share memory with grad */
-            for (sf_index s = 0; s < S; s++) {
-                int64_t v = value[s * B + i];
-                if (v >= 0 && v < K) cls[v] += adv[s];
-            }
-            /* each drawn class is added to g once, rounded once */
-            for (sf_index s = 0; s < S; s++) {
-                int64_t v = value[s * B + i];
-                if (v < 0 || v >= K) continue;
-                g[v] = (SF_T)((double)g[v] + cls[v]);
-                cls[v] = 0.0;
-            }
-        }
-        free(adv);
-        free(cls);
+        sf_index lo, hi;
+        sf_thread_range(B, &lo, &hi);
+        status |= SF_FN(reinforce_rows)(lo, hi, S, B, K, logits, norm, value, rewards, kind,
+                                        c, eps, ddof, scale, grad);
     }
-    return nomem ? SF_ERR_NOMEM : SF_OK;
+    return status ? SF_ERR_NOMEM : SF_OK;
 }
 
 int SF_FN(sf_cat_weighted_score)(sf_index S, sf_index B, sf_index K,
@@ -436,41 +470,52 @@ int SF_FN(sf_cat_weighted_score)(sf_index S, sf_index B, sf_index K,
                                    0.0, 0.0, 0.0, 1.0, grad, n_threads);
 }
 
+/* Rows [lo, hi) of sf_cat_sample, with their own scratch. */
+static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, sf_index K,
+                              const SF_T *logits, double *norm, int fill_norm,
+                              const double *uniform, int64_t *value, SF_T *log_prob)
+{
+    if (lo >= hi) return SF_OK;
+    /* e (zero past K up to a whole sub-block, for the gathers of
+     * row_draws_one_super), a zero, then cum and sup */
+    sf_index nsub = sf_sub_count(K), nsup = sf_super_count(K), Kp = nsub * SF_SUB;
+    double *e = (double *)calloc((size_t)(Kp + 1 + nsub + nsup), sizeof(double));
+    if (!e) return SF_ERR_NOMEM;
+    for (sf_index i = lo; i < hi; i++) {
+        const SF_T *l = logits + i * K;
+        double *nm = norm + 2 * i;
+        if (nm[0] != nm[0]) {
+            /* a row that failed validation (possible only with validation
+             * switched off): no class to draw */
+            for (sf_index s = 0; s < S; s++) {
+                value[s * B + i] = -1;
+                if (log_prob) log_prob[s * B + i] = (SF_T)NAN;
+            }
+            continue;
+        }
+        SF_FN(row_sample)(K, S, B, l, nm, e, e + Kp + 1, e + Kp + 1 + nsub, fill_norm,
+                          uniform + i, value + i, log_prob ? log_prob + i : NULL);
+    }
+    free(e);
+    return SF_OK;
+}
+
 int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
                          double *norm, int fill_norm, const double *uniform,
                          int64_t *value, SF_T *log_prob, int n_threads)
 {
-    int nomem = 0;
-    sf_index nsub = sf_sub_count(K), nsup = sf_super_count(K);
-    (void)n_threads;
-#pragma omp parallel num_threads(n_threads) \
-    reduction(| : nomem) if (n_threads > 1 && S * B * K >= SF_PARALLEL_MIN_WORK)
+    int status = SF_OK;
+    if (n_threads <= 1 || S * B * K < SF_PARALLEL_MIN_WORK)
+        return SF_FN(sample_rows)(0, B, S, B, K, logits, norm, fill_norm, uniform, value,
+                                  log_prob);
+#pragma omp parallel num_threads(n_threads) reduction(| : status)
     {
-        /* e (zero past K up to a whole sub-block, for the gathers of
-         * row_draws_one_super), a zero, then cum and sup */
-        sf_index Kp = nsub * SF_SUB;
-        double *e = (double *)calloc((size_t)(Kp + 1 + nsub + nsup), sizeof(double));
-        if (!e) nomem = 1;
-#pragma omp for schedule(static)
-        for (sf_index i = 0; i < B; i++) {
-            if (!e) continue;
-            const SF_T *l = logits + i * K;
-            double *nm = norm + 2 * i;
-            if (nm[0] != nm[0]) {
-                /* a row that failed validation (possible only with validation
-                 * switched off): no class to draw */
-                for (sf_index s = 0; s < S; s++) {
-                    value[s * B + i] = -1;
-                    if (log_prob) log_prob[s * B + i] = (SF_T)NAN;
-                }
-                continue;
-            }
-            SF_FN(row_sample)(K, S, B, l, nm, e, e + Kp + 1, e + Kp + 1 + nsub, fill_norm,
-                              uniform + i, value + i, log_prob ? log_prob + i : NULL);
-        }
-        free(e);
+        sf_index lo, hi;
+        sf_thread_range(B, &lo, &hi);
+        status |= SF_FN(sample_rows)(lo, hi, S, B, K, logits, norm, fill_norm, uniform, value,
+                                     log_prob);
     }
-    return nomem ? SF_ERR_NOMEM : SF_OK;
+    return status ? SF_ERR_NOMEM : SF_OK;
 }
 
 #undef SF_FN

@@ -172,6 +172,41 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
     }
 }
 
+/* Work items [lo, hi) of sf_gauss_sample (item t: sample t / chunks, its
+ * chunk t % chunks of nr rows), with their own scratch. */
+static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D, sf_index nr,
+                               sf_index chunks, sf_index half, const SF_T *loc,
+                               const SF_T *scale, uint64_t key, int antithetic,
+                               const double *c_all, SF_T *x, SF_T *log_prob)
+{
+    if (lo >= hi) return SF_OK;
+    sf_index N = M * D;
+    /* z, the chunk's log-normalisers, then idx and tail for row_sample */
+    sf_index nz = nr * D;
+    double *z = (double *)malloc((size_t)(3 * nz + nr + 1) * sizeof(double));
+    if (!z) return SF_ERR_NOMEM;
+    sf_index *idx = (sf_index *)(z + nz + nr + 1);
+    double *tail = z + 2 * nz + nr + 1;
+    for (sf_index t = lo; t < hi; t++) {
+        sf_index s = t / chunks, m0 = (t % chunks) * nr;
+        sf_index n = M - m0 < nr ? M - m0 : nr;
+        sf_index off = s * N + m0 * D;
+        SF_T *mirror = antithetic ? x + half * N + off : NULL;
+        SF_FN(row_sample)(n * D, loc + m0 * D, scale + m0 * D, key, (uint64_t)off, x + off,
+                          mirror, z, idx, tail);
+        if (log_prob) {
+            const double *c = c_all ? c_all + m0 : z + nr * D;
+            if (!c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, z + nr * D);
+            SF_T *lp = log_prob + s * M + m0;
+            SF_FN(rows_log_prob_z)(n, D, c, z, lp);
+            if (antithetic)
+                for (sf_index m = 0; m < n; m++) lp[half * M + m] = lp[m];
+        }
+    }
+    free(z);
+    return SF_OK;
+}
+
 int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
                            const SF_T *scale, uint64_t key, int antithetic, SF_T *x,
                            SF_T *log_prob, int n_threads)
@@ -190,40 +225,22 @@ int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
      * several samples share them, else chunk by chunk */
     double *c_all = NULL;
     int nomem = 0;
-    (void)n_threads;
     if (log_prob && rows > 1) {
         c_all = (double *)malloc((size_t)(M > 0 ? M : 1) * sizeof(double));
         if (!c_all) return SF_ERR_NOMEM;
         SF_FN(rows_log_norm)(M, D, scale, c_all);
     }
-#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
-    if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK / 8)
-    {
-        /* z, the chunk's log-normalisers, then idx and tail for row_sample */
-        sf_index nz = nr * D;
-        double *z = (double *)malloc((size_t)(3 * nz + nr + 1) * sizeof(double));
-        sf_index *idx = z ? (sf_index *)(z + nz + nr + 1) : NULL;
-        double *tail = z ? z + 2 * nz + nr + 1 : NULL;
-        if (!z) nomem = 1;
-#pragma omp for schedule(static)
-        for (sf_index t = 0; t < rows * chunks; t++) {
-            if (!z) continue;
-            sf_index s = t / chunks, m0 = (t % chunks) * nr;
-            sf_index n = M - m0 < nr ? M - m0 : nr;
-            sf_index off = s * N + m0 * D;
-            SF_T *mirror = antithetic ? x + half * N + off : NULL;
-            SF_FN(row_sample)(n * D, loc + m0 * D, scale + m0 * D, key, (uint64_t)off,
-                              x + off, mirror, z, idx, tail);
-            if (log_prob) {
-                const double *c = c_all ? c_all + m0 : z + nr * D;
-                if (!c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, z + nr * D);
-                SF_T *lp = log_prob + s * M + m0;
-                SF_FN(rows_log_prob_z)(n, D, c, z, lp);
-                if (antithetic)
-                    for (sf_index m = 0; m < n; m++) lp[half * M + m] = lp[m];
-            }
+    if (n_threads <= 1 || S * N < SF_PARALLEL_MIN_WORK / 8) {
+        nomem = SF_FN(sample_items)(0, rows * chunks, M, D, nr, chunks, half, loc, scale, key,
+                                    antithetic, c_all, x, log_prob) != SF_OK;
+    } else {
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem)
+        {
+            sf_index lo, hi;
+            sf_thread_range(rows * chunks, &lo, &hi);
+            nomem |= SF_FN(sample_items)(lo, hi, M, D, nr, chunks, half, loc, scale, key,
+                                         antithetic, c_all, x, log_prob) != SF_OK;
         }
-        free(z);
     }
     free(c_all);
     return nomem ? SF_ERR_NOMEM : SF_OK;
@@ -303,6 +320,37 @@ int SF_FN(sf_gauss_score)(sf_index S, sf_index N, const SF_T *loc, const SF_T *s
     return SF_OK;
 }
 
+/* Work items [lo, hi) of sf_gauss_reinforce, with their own scratch. */
+static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index M,
+                                  sf_index D, sf_index w, sf_index tiles, sf_index nr,
+                                  sf_index ws, const SF_T *loc, const SF_T *scale,
+                                  const SF_T *x, const SF_T *rewards, int kind, double c,
+                                  double eps, double ddof, double factor, SF_T *g_loc,
+                                  SF_T *g_log_scale)
+{
+    if (lo >= hi) return SF_OK;
+    double *scratch = (double *)malloc((3 * (size_t)ws + (size_t)S + 1) * sizeof(double));
+    if (!scratch) return SF_ERR_NOMEM;
+    for (sf_index t = lo; t < hi; t++) {
+        sf_index m0, rows, d0, n;
+        if (D >= SF_TILE) {
+            m0 = t / tiles;
+            rows = 1;
+            d0 = (t % tiles) * w;
+            n = D - d0 < w ? D - d0 : w;
+        } else {
+            m0 = t * nr;
+            rows = M - m0 < nr ? M - m0 : nr;
+            d0 = 0;
+            n = D;
+        }
+        SF_FN(rows_reinforce)(S, M, D, m0, rows, d0, n, loc, scale, x, rewards, kind, c, eps,
+                              ddof, factor, g_loc, g_log_scale, ws, scratch);
+    }
+    free(scratch);
+    return SF_OK;
+}
+
 int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
                               const SF_T *scale, const SF_T *x, const SF_T *rewards,
                               int kind, double c, double eps, double ddof,
@@ -326,31 +374,17 @@ int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *lo
     sf_index nr = D >= SF_TILE ? 1 : SF_TILE / (D > 0 ? D : 1);
     sf_index items = D >= SF_TILE ? M * tiles : (M + nr - 1) / nr;
     sf_index ws = D >= SF_TILE ? w : SF_TILE;
-    (void)n_threads;
-#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
-    if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
+    if (n_threads <= 1 || S * M * D < SF_PARALLEL_MIN_WORK)
+        return SF_FN(reinforce_items)(0, items, S, M, D, w, tiles, nr, ws, loc, scale, x,
+                                      rewards, kind, c, eps, ddof, factor, g_loc,
+                                      g_log_scale);
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem)
     {
-        double *scratch = (double *)malloc((3 * (size_t)ws + (size_t)S + 1) * sizeof(double));
-        if (!scratch) nomem = 1;
-#pragma omp for schedule(static)
-        for (sf_index t = 0; t < items; t++) {
-            if (!scratch) continue;
-            sf_index m0, rows, d0, n;
-            if (D >= SF_TILE) {
-                m0 = t / tiles;
-                rows = 1;
-                d0 = (t % tiles) * w;
-                n = D - d0 < w ? D - d0 : w;
-            } else {
-                m0 = t * nr;
-                rows = M - m0 < nr ? M - m0 : nr;
-                d0 = 0;
-                n = D;
-            }
-            SF_FN(rows_reinforce)(S, M, D, m0, rows, d0, n, loc, scale, x, rewards, kind, c,
-                                  eps, ddof, factor, g_loc, g_log_scale, ws, scratch);
-        }
-        free(scratch);
+        sf_index lo, hi;
+        sf_thread_range(items, &lo, &hi);
+        nomem |= SF_FN(reinforce_items)(lo, hi, S, M, D, w, tiles, nr, ws, loc, scale, x,
+                                        rewards, kind, c, eps, ddof, factor, g_loc,
+                                        g_log_scale) != SF_OK;
     }
     return nomem ? SF_ERR_NOMEM : SF_OK;
 }

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 typedef ptrdiff_t sf_index;
 
 /* Status codes returned by every kernel. */
@@ -35,6 +39,25 @@ int sf_have_openmp(void);
  * region costs microseconds, more than small batches take in total.
  */
 #define SF_PARALLEL_MIN_WORK 32768
+
+/*
+ * The block [*lo, *hi) of n work items that falls to the calling thread of
+ * an OpenMP team, blocks in thread order (all n outside a parallel region,
+ * or without OpenMP).  A kernel below its threshold for going parallel
+ * calls its block function on all the items directly: even a parallel
+ * region that its if clause makes serial costs a few tenths of a
+ * microsecond, as much as a small batch's whole kernel.
+ */
+static inline void sf_thread_range(sf_index n, sf_index *lo, sf_index *hi)
+{
+#ifdef _OPENMP
+    sf_index t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+    sf_index t = 0, nt = 1;
+#endif
+    *lo = n * t / nt;
+    *hi = n * (t + 1) / nt;
+}
 
 /* Coordinates per unit of work when a kernel splits a row between threads. */
 #define SF_TILE 128
