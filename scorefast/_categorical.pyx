@@ -14,8 +14,11 @@ from libc.stdlib cimport malloc, free
 cimport cython
 cimport numpy as cnp
 from scorefast._ckernels cimport *
-from scorefast._common cimport (check_status, fill_uniform, as_array, real_type, data_of,
-                                data1, data2, opt_data2)
+from numpy.random cimport bitgen_t
+from numpy.random import Generator as _Generator
+from scorefast._common cimport (check_status, fill_uniform_locked, get_bitgen, as_array,
+                                real_type, data_of, data1, data2, opt_data2, NOGIL_MIN_WORK,
+                                PyThreadState, release_gil, restore_gil)
 
 cdef enum:
     F64 = cnp.NPY_DOUBLE
@@ -223,25 +226,28 @@ BASELINE_KINDS = {"none": SF_BASE_NONE, "constant": SF_BASE_CONST, "mean": SF_BA
 
 
 cdef int draw(cnp.ndarray L, int t, Py_ssize_t S, Py_ssize_t B, Py_ssize_t K, double *nm,
-              bint fill_norm, int64_t *v, void *lp, object bit_generator,
+              bint fill_norm, int64_t *v, void *lp, bitgen_t *rng, object lock,
               int n_threads) except -1:
     """The S draws of each of the B rows of L (and their log-probabilities if
-    lp is not NULL) from S * B uniforms of bit_generator; see sample."""
+    lp is not NULL) from S * B uniforms of the bit generator rng (whose lock
+    is lock); see sample."""
     cdef Py_ssize_t n = S * B
     cdef int status = SF_OK
     cdef const void *l = cnp.PyArray_DATA(L)
+    cdef PyThreadState *gil
     cdef double *uniform = <double *> malloc(<size_t> n * sizeof(double))
     if uniform == NULL:
         raise MemoryError("scorefast: could not allocate the uniform draws")
     try:
-        fill_uniform(bit_generator, uniform, n)
-        with nogil:
-            if t == F64:
-                status = sf_cat_sample_d(S, B, K, <const double *> l, nm, fill_norm, uniform,
-                                         v, <double *> lp, n_threads)
-            else:
-                status = sf_cat_sample_f(S, B, K, <const float *> l, nm, fill_norm, uniform,
-                                         v, <float *> lp, n_threads)
+        fill_uniform_locked(rng, lock, uniform, n)
+        gil = release_gil(n * K >= NOGIL_MIN_WORK)
+        if t == F64:
+            status = sf_cat_sample_d(S, B, K, <const double *> l, nm, fill_norm, uniform,
+                                     v, <double *> lp, n_threads)
+        else:
+            status = sf_cat_sample_f(S, B, K, <const float *> l, nm, fill_norm, uniform,
+                                     v, <float *> lp, n_threads)
+        restore_gil(gil)
     finally:
         free(uniform)
     check_status(status, "logits")
@@ -266,7 +272,8 @@ def sample(logits, norm, bint fill_norm, out, log_prob, object bit_generator, in
         if fill_norm:
             log_normalizer(logits, norm, n_threads)
         return
-    draw(L, t, S, B, K, nm, fill_norm, v, lp, bit_generator, n_threads)
+    draw(L, t, S, B, K, nm, fill_norm, v, lp, get_bitgen(bit_generator), bit_generator.lock,
+         n_threads)
 
 
 def exp_array(const double[::1] x, double[::1] out):
@@ -318,6 +325,17 @@ def have_openmp():
 
 
 # -- the prepared REINFORCE step -----------------------------------------------------------
+#: the kernels' thread count for the steps, kept equal to
+#: scorefast.get_num_threads() by scorefast._config
+cdef int _step_threads = 1
+
+
+def _set_step_threads(int n):
+    """Set the thread count the steps pass to the kernels."""
+    global _step_threads
+    _step_threads = n
+
+
 @cython.auto_pickle(False)
 cdef class StepCore:
     """The compiled core of scorefast.CategoricalStep (scorefast/steps.py, which
@@ -334,6 +352,11 @@ cdef class StepCore:
     cdef bint _mean, _validate
     cdef object _support
     cdef object _rows, _norm, _value      # (B, K) logits, (B, 2) norm, (S, B) int64
+    # the bit generator of the last rng, its C interface and its lock; the
+    # last rng itself when it is a Generator, which gives the same source
+    # again (a seed or None gives a new one at every call)
+    cdef object _generator, _bit_generator, _lock
+    cdef bitgen_t *_bitgen
 
     def _configure(self, Py_ssize_t n_samples, int kind, double c, double eps, double ddof,
                    bint mean, bint validate, support):
@@ -345,6 +368,16 @@ cdef class StepCore:
         self._mean = mean
         self._validate = validate
         self._support = support
+
+    cdef int _source(self, object rng) except -1:
+        if rng is self._generator and rng is not None:
+            return 0
+        bit_generator = self._support.bit_generator(rng)
+        self._bitgen = get_bitgen(bit_generator)
+        self._lock = bit_generator.lock
+        self._bit_generator = bit_generator         # keeps _bitgen's target alive
+        self._generator = rng if type(rng) is _Generator else None
+        return 0
 
     def sample(self, logits, rng=None):
         """Draw ``n_samples`` actions per batch element, with their log-probabilities.
@@ -381,8 +414,8 @@ cdef class StepCore:
         for j in range(nd - 1):
             dims[j + 1] = cnp.PyArray_DIM(L, j)
             B *= dims[j + 1]
-        bit_generator = self._support.bit_generator(rng)
-        cdef int n_threads = self._support.get_num_threads()
+        self._source(rng)
+        cdef int n_threads = _step_threads
         cdef cnp.npy_intp ndims[2]
         ndims[0] = B
         ndims[1] = 2
@@ -393,18 +426,20 @@ cdef class StepCore:
         cdef const void *l = cnp.PyArray_DATA(L)
         cdef sf_index bad_row = -1
         cdef int status = SF_OK
+        cdef PyThreadState *gil
         if B:
-            with nogil:
-                if t == F64:
-                    status = sf_cat_prepare_d(B, K, <const double *> l, NULL, nm, &bad_row,
-                                              n_threads)
-                else:
-                    status = sf_cat_prepare_f(B, K, <const float *> l, NULL, nm, &bad_row,
-                                              n_threads)
+            gil = release_gil(B * K >= NOGIL_MIN_WORK)
+            if t == F64:
+                status = sf_cat_prepare_d(B, K, <const double *> l, NULL, nm, &bad_row,
+                                          n_threads)
+            else:
+                status = sf_cat_prepare_f(B, K, <const float *> l, NULL, nm, &bad_row,
+                                          n_threads)
+            restore_gil(gil)
             if self._validate and status != SF_OK:
                 check_status(status, f"logits (batch row {bad_row})")
             draw(L, t, S, B, K, nm, True, <int64_t *> cnp.PyArray_DATA(value),
-                 cnp.PyArray_DATA(log_prob), bit_generator, n_threads)
+                 cnp.PyArray_DATA(log_prob), self._bitgen, self._lock, n_threads)
         self._rows = L
         self._norm = norm
         self._value = value
@@ -446,12 +481,14 @@ cdef class StepCore:
         R = <cnp.ndarray> rewards
         cdef const void *r = cnp.PyArray_DATA(R)
         cdef int status = SF_OK
+        cdef PyThreadState *gil
         if self._validate and S * B:
-            with nogil:
-                if t == F64:
-                    status = sf_check_finite_d(S * B, <const double *> r)
-                else:
-                    status = sf_check_finite_f(S * B, <const float *> r)
+            gil = release_gil(S * B >= NOGIL_MIN_WORK)
+            if t == F64:
+                status = sf_check_finite_d(S * B, <const double *> r)
+            else:
+                status = sf_check_finite_f(S * B, <const float *> r)
+            restore_gil(gil)
             if status != SF_OK:
                 raise ValueError("rewards contains NaN or inf")
         if out is None:
@@ -463,18 +500,22 @@ cdef class StepCore:
         cdef const void *l = cnp.PyArray_DATA(L)
         cdef const double *nm = <const double *> cnp.PyArray_DATA(<cnp.ndarray> self._norm)
         cdef const int64_t *v = <const int64_t *> cnp.PyArray_DATA(V)
-        cdef int n_threads = self._support.get_num_threads()
+        cdef int n_threads = _step_threads
+        # a centred baseline never reads the probabilities (see sf_cat_reinforce)
+        cdef bint centred = (self._kind == SF_BASE_MEAN or self._kind == SF_BASE_LOO or
+                             self._kind == SF_BASE_GROUP)
         if S * B:
-            with nogil:
-                if t == F64:
-                    status = sf_cat_reinforce_d(S, B, K, <const double *> l, nm, v,
-                                                <const double *> r, self._kind, self._c,
-                                                self._eps, self._ddof, scale, <double *> g,
-                                                n_threads)
-                else:
-                    status = sf_cat_reinforce_f(S, B, K, <const float *> l, nm, v,
-                                                <const float *> r, self._kind, self._c,
-                                                self._eps, self._ddof, scale, <float *> g,
-                                                n_threads)
+            gil = release_gil(S * B * (1 if centred else K) >= NOGIL_MIN_WORK)
+            if t == F64:
+                status = sf_cat_reinforce_d(S, B, K, <const double *> l, nm, v,
+                                            <const double *> r, self._kind, self._c,
+                                            self._eps, self._ddof, scale, <double *> g,
+                                            n_threads)
+            else:
+                status = sf_cat_reinforce_f(S, B, K, <const float *> l, nm, v,
+                                            <const float *> r, self._kind, self._c,
+                                            self._eps, self._ddof, scale, <float *> g,
+                                            n_threads)
+            restore_gil(gil)
             check_status(status, "the sampled actions (a row of logits was invalid)")
         return out

@@ -46,20 +46,57 @@ cdef inline int fill_uniform(object bit_generator, double *out, Py_ssize_t n) ex
     """out[j] = next_double(), j < n: the doubles Generator.random(n) returns.
 
     Draws holding the bit generator's lock, with the GIL released."""
-    cdef bitgen_t *rng = get_bitgen(bit_generator)
+    return fill_uniform_locked(get_bitgen(bit_generator), bit_generator.lock, out, n)
+
+
+# Below this many elements of work a kernel of the steps (and the draws
+# behind them) runs with the GIL held: releasing and taking it back costs
+# more than such a kernel, as numpy's own loops judge for small arrays.
+# release_gil(cond) releases it when cond holds, restore_gil takes it back;
+# between the two only C runs.
+cdef enum:
+    NOGIL_MIN_WORK = 8192
+
+cdef extern from "Python.h":
+    ctypedef struct PyThreadState:
+        pass
+    PyThreadState *PyEval_SaveThread()
+    void PyEval_RestoreThread(PyThreadState *state)
+
+
+cdef inline PyThreadState *release_gil(bint release):
+    return PyEval_SaveThread() if release else NULL
+
+
+cdef inline void restore_gil(PyThreadState *state):
+    if state != NULL:
+        PyEval_RestoreThread(state)
+
+
+cdef inline int fill_uniform_locked(bitgen_t *rng, object lock, double *out,
+                                    Py_ssize_t n) except -1:
+    """fill_uniform from the C interface of a bit generator and its lock
+    (the GIL released for n >= NOGIL_MIN_WORK)."""
     cdef Py_ssize_t j
-    with bit_generator.lock, nogil:
+    cdef PyThreadState *gil
+    with lock:
+        gil = release_gil(n >= NOGIL_MIN_WORK)
         for j in range(n):
             out[j] = rng.next_double(rng.state)
+        restore_gil(gil)
     return 0
 
 
 cdef inline unsigned long long draw_key(object bit_generator) except? 0:
     """One 64-bit draw from the bit generator (under its lock): the key of a
     counter-based stream, so that every call gets fresh draws."""
-    cdef bitgen_t *rng = get_bitgen(bit_generator)
+    return draw_key_locked(get_bitgen(bit_generator), bit_generator.lock)
+
+
+cdef inline unsigned long long draw_key_locked(bitgen_t *rng, object lock) except? 0:
+    """draw_key from the C interface of a bit generator and its lock."""
     cdef unsigned long long key
-    with bit_generator.lock, nogil:
+    with lock, nogil:
         key = rng.next_uint64(rng.state)
     return key
 

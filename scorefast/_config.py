@@ -5,7 +5,7 @@ row is computed in a fixed order by one thread.
 """
 import os
 
-from scorefast import _categorical
+from scorefast import _categorical, _gaussian
 
 __all__ = ["get_num_threads", "set_num_threads"]
 
@@ -31,6 +31,14 @@ MAX_THREADS = 1024
 
 _num_threads = _default_threads()
 _HAVE_OPENMP = _categorical.have_openmp()
+
+
+def _publish():
+    """Give the compiled steps the current count (they read it without a
+    Python call)."""
+    n = get_num_threads()
+    _categorical._set_step_threads(n)
+    _gaussian._set_step_threads(n)
 
 
 def get_num_threads():
@@ -77,4 +85,8 @@ def set_num_threads(n):
         if not 1 <= n <= MAX_THREADS:
             raise ValueError(f"n must be an integer from 1 to {MAX_THREADS}, got {n}")
         _num_threads = n
+    _publish()
     return previous
+
+
+_publish()

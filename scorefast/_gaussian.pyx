@@ -9,8 +9,11 @@ called.
 cimport cython
 cimport numpy as cnp
 from scorefast._ckernels cimport *
-from scorefast._common cimport (check_status, draw_key, as_array, real_type, data1, data2,
-                                opt_data2, data3)
+from numpy.random cimport bitgen_t
+from numpy.random import Generator as _Generator
+from scorefast._common cimport (check_status, draw_key, draw_key_locked, get_bitgen, as_array,
+                                real_type, data1, data2, opt_data2, data3, NOGIL_MIN_WORK,
+                                PyThreadState, release_gil, restore_gil)
 
 cdef enum:
     F64 = cnp.NPY_DOUBLE
@@ -206,6 +209,17 @@ def pathwise(loc, x, grad_f, out_loc, out_log_scale, int n_threads):
 
 
 # -- the prepared REINFORCE step -----------------------------------------------------------
+#: the kernels' thread count for the steps, kept equal to
+#: scorefast.get_num_threads() by scorefast._config
+cdef int _step_threads = 1
+
+
+def _set_step_threads(int n):
+    """Set the thread count the steps pass to the kernels."""
+    global _step_threads
+    _step_threads = n
+
+
 @cython.auto_pickle(False)
 cdef class StepCore:
     """The compiled core of scorefast.NormalStep and DiagNormalStep
@@ -223,6 +237,9 @@ cdef class StepCore:
     cdef bint _mean, _validate, _event, _antithetic
     cdef object _support
     cdef object _loc, _scale, _x        # parameters and draws of the last sample
+    # the bit generator of the last rng, as in the categorical step
+    cdef object _generator, _bit_generator, _lock
+    cdef bitgen_t *_bitgen
     cdef Py_ssize_t _M, _D
 
     def _configure(self, Py_ssize_t n_samples, int kind, double c, double eps, double ddof,
@@ -237,6 +254,16 @@ cdef class StepCore:
         self._event = event
         self._antithetic = antithetic
         self._support = support
+
+    cdef int _source(self, object rng) except -1:
+        if rng is self._generator and rng is not None:
+            return 0
+        bit_generator = self._support.bit_generator(rng)
+        self._bitgen = get_bitgen(bit_generator)
+        self._lock = bit_generator.lock
+        self._bit_generator = bit_generator         # keeps _bitgen's target alive
+        self._generator = rng if type(rng) is _Generator else None
+        return 0
 
     def sample(self, loc, scale, rng=None):
         """Draw ``n_samples`` samples of the distribution, with their log-densities.
@@ -291,34 +318,37 @@ cdef class StepCore:
         cdef const void *sc = cnp.PyArray_DATA(SC)
         cdef sf_index bad = -1
         cdef int which = -1, status = SF_OK
+        cdef PyThreadState *gil
         if self._validate and N:
-            with nogil:
-                if t == F64:
-                    status = sf_gauss_check_d(N, <const double *> l, <const double *> sc, &bad,
-                                              &which)
-                else:
-                    status = sf_gauss_check_f(N, <const float *> l, <const float *> sc, &bad,
-                                              &which)
+            gil = release_gil(N >= NOGIL_MIN_WORK)
+            if t == F64:
+                status = sf_gauss_check_d(N, <const double *> l, <const double *> sc, &bad,
+                                          &which)
+            else:
+                status = sf_gauss_check_f(N, <const float *> l, <const float *> sc, &bad,
+                                          &which)
+            restore_gil(gil)
             if status != SF_OK:
                 check_status(status, f"{'loc' if which == 0 else 'scale'} (element {bad})")
-        bit_generator = self._support.bit_generator(rng)
-        cdef int n_threads = self._support.get_num_threads()
+        self._source(rng)
+        cdef int n_threads = _step_threads
         cdef cnp.ndarray x = cnp.PyArray_EMPTY(nd + 1, dims, t, 0)
         cdef cnp.ndarray log_prob = cnp.PyArray_EMPTY(nd if self._event else nd + 1, dims, t, 0)
         cdef void *xs = cnp.PyArray_DATA(x)
         cdef void *lp = cnp.PyArray_DATA(log_prob)
-        cdef unsigned long long key = draw_key(bit_generator)
+        cdef unsigned long long key = draw_key_locked(self._bitgen, self._lock)
         cdef bint anti = self._antithetic
         if S * N:
-            with nogil:
-                if t == F64:
-                    status = sf_gauss_sample_d(S, M, D, <const double *> l, <const double *> sc,
-                                               key, anti, <double *> xs, <double *> lp,
-                                               n_threads)
-                else:
-                    status = sf_gauss_sample_f(S, M, D, <const float *> l, <const float *> sc,
-                                               key, anti, <float *> xs, <float *> lp,
-                                               n_threads)
+            gil = release_gil(S * N >= NOGIL_MIN_WORK)
+            if t == F64:
+                status = sf_gauss_sample_d(S, M, D, <const double *> l, <const double *> sc,
+                                           key, anti, <double *> xs, <double *> lp,
+                                           n_threads)
+            else:
+                status = sf_gauss_sample_f(S, M, D, <const float *> l, <const float *> sc,
+                                           key, anti, <float *> xs, <float *> lp,
+                                           n_threads)
+            restore_gil(gil)
             check_status(status, "x")
         self._loc = L
         self._scale = SC
@@ -362,12 +392,14 @@ cdef class StepCore:
         R = <cnp.ndarray> rewards
         cdef const void *r = cnp.PyArray_DATA(R)
         cdef int status = SF_OK
+        cdef PyThreadState *gil
         if self._validate and S * M:
-            with nogil:
-                if t == F64:
-                    status = sf_check_finite_d(S * M, <const double *> r)
-                else:
-                    status = sf_check_finite_f(S * M, <const float *> r)
+            gil = release_gil(S * M >= NOGIL_MIN_WORK)
+            if t == F64:
+                status = sf_check_finite_d(S * M, <const double *> r)
+            else:
+                status = sf_check_finite_f(S * M, <const float *> r)
+            restore_gil(gil)
             if status != SF_OK:
                 raise ValueError("rewards contains NaN or inf")
         if out is None:
@@ -383,20 +415,21 @@ cdef class StepCore:
         cdef const void *l = cnp.PyArray_DATA(L)
         cdef const void *sc = cnp.PyArray_DATA(<cnp.ndarray> self._scale)
         cdef const void *xs = cnp.PyArray_DATA(X)
-        cdef int n_threads = self._support.get_num_threads()
+        cdef int n_threads = _step_threads
         if S * M * D:
-            with nogil:
-                if t == F64:
-                    status = sf_gauss_reinforce_d(S, M, D, <const double *> l,
-                                                  <const double *> sc, <const double *> xs,
-                                                  <const double *> r, self._kind, self._c,
-                                                  self._eps, self._ddof, factor,
-                                                  <double *> gl, <double *> gs, n_threads)
-                else:
-                    status = sf_gauss_reinforce_f(S, M, D, <const float *> l,
-                                                  <const float *> sc, <const float *> xs,
-                                                  <const float *> r, self._kind, self._c,
-                                                  self._eps, self._ddof, factor,
-                                                  <float *> gl, <float *> gs, n_threads)
+            gil = release_gil(S * M * D >= NOGIL_MIN_WORK)
+            if t == F64:
+                status = sf_gauss_reinforce_d(S, M, D, <const double *> l,
+                                              <const double *> sc, <const double *> xs,
+                                              <const double *> r, self._kind, self._c,
+                                              self._eps, self._ddof, factor,
+                                              <double *> gl, <double *> gs, n_threads)
+            else:
+                status = sf_gauss_reinforce_f(S, M, D, <const float *> l,
+                                              <const float *> sc, <const float *> xs,
+                                              <const float *> r, self._kind, self._c,
+                                              self._eps, self._ddof, factor,
+                                              <float *> gl, <float *> gs, n_threads)
+            restore_gil(gil)
             check_status(status, "value")
         return out

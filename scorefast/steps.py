@@ -31,7 +31,6 @@ import sys
 import numpy as np
 
 from scorefast import _categorical, _gaussian
-from scorefast._config import get_num_threads  # noqa: F401  (the cores call it)
 from scorefast._validation import aligned, as_generator, as_params
 from scorefast.estimators import _check_eps_ddof, _is_constant, _KERNEL_BASELINES
 
