@@ -50,19 +50,18 @@ int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *
     return SF_OK;
 }
 
-/* One row of draws: z[j] = z(key, first + j), x[j] = loc[j] + scale[j] * z[j],
- * and with mirror not NULL also mirror[j] = loc[j] - scale[j] * z[j].
+#ifndef SF_TAIL_MARK
+#define SF_TAIL_MARK 100.0          /* no central value comes near it (|z| < 1.5) */
+#endif
+
+/* z[j] = standard normal draw first + j of the stream keyed by key, j < n.
  * The quantile's central piece is evaluated for every draw; the tail
  * piece (a log, a square root and a second rational function) only for the
  * 15% of draws that need it, gathered into idx and tail (scratch of n each):
  * the same values as sf_counter_normal, at about half the cost. */
-#ifndef SF_TAIL_MARK
-#define SF_TAIL_MARK 100.0          /* no central value comes near it (|z| < 1.5) */
-#endif
 SF_CLONES
-static void SF_FN(row_sample)(sf_index n, const SF_T *loc, const SF_T *scale,
-                              uint64_t key, uint64_t first, SF_T *x, SF_T *mirror,
-                              double *z, sf_index *idx, double *tail)
+static void SF_FN(normals)(sf_index n, uint64_t key, uint64_t first, double *z,
+                           sf_index *idx, double *tail)
 {
     SF_SIMD
     for (sf_index j = 0; j < n; j++) {
@@ -78,6 +77,13 @@ static void SF_FN(row_sample)(sf_index n, const SF_T *loc, const SF_T *scale,
     for (sf_index t = 0; t < m; t++)
         tail[t] = sf_normal_quantile_tail(sf_counter_uniform(key, first + (uint64_t)idx[t]));
     for (sf_index t = 0; t < m; t++) z[idx[t]] = tail[t];
+}
+
+/* x = loc + scale * z over n elements, and mirror = loc - scale * z if not NULL. */
+SF_CLONES
+static void SF_FN(affine_rows)(sf_index n, const SF_T *loc, const SF_T *scale,
+                               const double *z, SF_T *x, SF_T *mirror)
+{
     SF_SIMD
     for (sf_index j = 0; j < n; j++)
         x[j] = (SF_T)((double)loc[j] + (double)scale[j] * z[j]);
@@ -172,35 +178,45 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
     }
 }
 
-/* Work items [lo, hi) of sf_gauss_sample (item t: sample t / chunks, its
- * chunk t % chunks of nr rows), with their own scratch. */
+/* Work items [lo, hi) of sf_gauss_sample, with their own scratch.  Item t
+ * is a chunk of nr rows of one sample (sample t / chunks, chunk t %
+ * chunks), or, when the rows fit one chunk (chunks == 1), g whole samples
+ * [t g, t g + g): their draws are consecutive in x and in the stream, so
+ * they are drawn in one run, however short a sample is. */
 static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D, sf_index nr,
-                               sf_index chunks, sf_index half, const SF_T *loc,
-                               const SF_T *scale, uint64_t key, int antithetic,
-                               const double *c_all, SF_T *x, SF_T *log_prob)
+                               sf_index chunks, sf_index g, sf_index rows, sf_index half,
+                               const SF_T *loc, const SF_T *scale, uint64_t key,
+                               int antithetic, const double *c_all, SF_T *x, SF_T *log_prob)
 {
     if (lo >= hi) return SF_OK;
     sf_index N = M * D;
-    /* z, the chunk's log-normalisers, then idx and tail for row_sample */
+    /* z, the chunk's log-normalisers, then idx and tail for the draws */
     sf_index nz = nr * D;
     double *z = (double *)malloc((size_t)(3 * nz + nr + 1) * sizeof(double));
     if (!z) return SF_ERR_NOMEM;
+    double *c_chunk = z + nz;
     sf_index *idx = (sf_index *)(z + nz + nr + 1);
     double *tail = z + 2 * nz + nr + 1;
     for (sf_index t = lo; t < hi; t++) {
-        sf_index s = t / chunks, m0 = (t % chunks) * nr;
+        /* samples [s0, s0 + ns), rows [m0, m0 + n) of each */
+        sf_index s0 = g > 1 ? t * g : t / chunks, ns = g > 1 ? (rows - s0 < g ? rows - s0 : g) : 1;
+        sf_index m0 = g > 1 ? 0 : (t % chunks) * nr;
         sf_index n = M - m0 < nr ? M - m0 : nr;
-        sf_index off = s * N + m0 * D;
-        SF_T *mirror = antithetic ? x + half * N + off : NULL;
-        SF_FN(row_sample)(n * D, loc + m0 * D, scale + m0 * D, key, (uint64_t)off, x + off,
-                          mirror, z, idx, tail);
-        if (log_prob) {
-            const double *c = c_all ? c_all + m0 : z + nr * D;
-            if (!c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, z + nr * D);
-            SF_T *lp = log_prob + s * M + m0;
-            SF_FN(rows_log_prob_z)(n, D, c, z, lp);
-            if (antithetic)
-                for (sf_index m = 0; m < n; m++) lp[half * M + m] = lp[m];
+        sf_index off = s0 * N + m0 * D;
+        SF_FN(normals)(ns * n * D, key, (uint64_t)off, z, idx, tail);
+        const double *c = c_all ? c_all + m0 : c_chunk;
+        if (log_prob && !c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, c_chunk);
+        for (sf_index k = 0; k < ns; k++) {
+            const double *zk = z + k * N;
+            sf_index at = off + k * N;
+            SF_FN(affine_rows)(n * D, loc + m0 * D, scale + m0 * D, zk, x + at,
+                               antithetic ? x + half * N + at : NULL);
+            if (log_prob) {
+                SF_T *lp = log_prob + (s0 + k) * M + m0;
+                SF_FN(rows_log_prob_z)(n, D, c, zk, lp);
+                if (antithetic)
+                    for (sf_index m = 0; m < n; m++) lp[half * M + m] = lp[m];
+            }
         }
     }
     free(z);
@@ -230,16 +246,20 @@ int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
         if (!c_all) return SF_ERR_NOMEM;
         SF_FN(rows_log_norm)(M, D, scale, c_all);
     }
+    /* samples per item when the rows fit one chunk: as many as fill one */
+    sf_index g = chunks == 1 && M > 0 ? nr / M : 1;
+    if (g < 1) g = 1;
+    sf_index items = g > 1 ? (rows + g - 1) / g : rows * chunks;
     if (n_threads <= 1 || S * N < SF_PARALLEL_MIN_WORK / 8) {
-        nomem = SF_FN(sample_items)(0, rows * chunks, M, D, nr, chunks, half, loc, scale, key,
+        nomem = SF_FN(sample_items)(0, items, M, D, nr, chunks, g, rows, half, loc, scale, key,
                                     antithetic, c_all, x, log_prob) != SF_OK;
     } else {
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem)
         {
             sf_index lo, hi;
-            sf_thread_range(rows * chunks, &lo, &hi);
-            nomem |= SF_FN(sample_items)(lo, hi, M, D, nr, chunks, half, loc, scale, key,
-                                         antithetic, c_all, x, log_prob) != SF_OK;
+            sf_thread_range(items, &lo, &hi);
+            nomem |= SF_FN(sample_items)(lo, hi, M, D, nr, chunks, g, rows, half, loc, scale,
+                                         key, antithetic, c_all, x, log_prob) != SF_OK;
         }
     }
     free(c_all);
