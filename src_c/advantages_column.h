@@ -7,22 +7,11 @@
 #define SF_CAT1(name, suf) SF_CAT2(name, suf)
 #define SF_FN(name) SF_CAT1(name, SF_SUF)
 
-/* adv[s] = scale * (rewards[s * M + m] - baseline), s < S.  Returns the sum
- * of the advantages as the estimator uses it: 0 for the centred kinds,
- * whose advantages sum to zero in exact arithmetic. */
-static double SF_FN(column_advantages)(sf_index S, sf_index M, sf_index m,
-                                       const SF_T *rewards, int kind, double c,
-                                       double eps, double ddof, double scale,
-                                       double *adv)
+/* column_advantages for the centred kinds (mean, loo, group). */
+static double SF_FN(centred_advantages)(sf_index S, sf_index M, sf_index m,
+                                        const SF_T *rewards, int kind, double eps,
+                                        double ddof, double scale, double *adv)
 {
-    if (kind == SF_BASE_NONE || kind == SF_BASE_CONST) {
-        double shift = kind == SF_BASE_CONST ? c : 0.0, total = 0.0;
-        for (sf_index s = 0; s < S; s++) {
-            adv[s] = ((double)rewards[s * M + m] - shift) * scale;
-            total += adv[s];
-        }
-        return total;
-    }
     double first = (double)rewards[m];
     double dev_sum = 0.0;
     for (sf_index s = 0; s < S; s++) {
@@ -55,6 +44,27 @@ static double SF_FN(column_advantages)(sf_index S, sf_index M, sf_index m,
     }
     for (sf_index s = 0; s < S; s++) adv[s] = (adv[s] - mean_dev) * factor;
     return 0.0;
+}
+
+/* adv[s] = scale * (rewards[s * M + m] - baseline), s < S.  Returns the sum
+ * of the advantages as the estimator uses it: 0 for the centred kinds,
+ * whose advantages sum to zero in exact arithmetic.  The uncentred kinds
+ * are inline: a policy batch calls this once per row of a few coordinates
+ * and a single sample, where a call would cost more than the row. */
+static inline double SF_FN(column_advantages)(sf_index S, sf_index M, sf_index m,
+                                              const SF_T *rewards, int kind, double c,
+                                              double eps, double ddof, double scale,
+                                              double *adv)
+{
+    if (kind == SF_BASE_NONE || kind == SF_BASE_CONST) {
+        double shift = kind == SF_BASE_CONST ? c : 0.0, total = 0.0;
+        for (sf_index s = 0; s < S; s++) {
+            adv[s] = ((double)rewards[s * M + m] - shift) * scale;
+            total += adv[s];
+        }
+        return total;
+    }
+    return SF_FN(centred_advantages)(S, M, m, rewards, kind, eps, ddof, scale, adv);
 }
 
 #undef SF_FN
