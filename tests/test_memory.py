@@ -93,6 +93,14 @@ def _entry_points(size):
     nan_logits = L.copy()
     nan_logits[0, 0] = np.nan
     outs = (np.zeros((M, D)), np.zeros((M, D)))
+    cstep, gstep = sf.CategoricalStep(S), sf.DiagNormalStep(2, antithetic=True)
+    rg = rng.normal(size=(2, M))
+    cstep.sample(L, gen)
+    gstep.sample(loc, scale, gen)
+
+    def step_round(step, params, rewards, out=None):
+        step.sample(*params, gen)
+        step.grad(rewards, out=out)
     E = {
         "Categorical()": (lambda: sf.Categorical(L), (L,)),
         "Categorical(copy=False)": (lambda: sf.Categorical(L, copy=False), (L,)),
@@ -143,6 +151,11 @@ def _entry_points(size):
         "advantages(loo)": (lambda: sf.advantages(rewards, "loo"), (rewards,)),
         "advantages(group, groups)": (lambda: sf.advantages(rewards, "group", groups=groups), (rewards, groups)),
         "advantages(NaN) -> error": (lambda: sf.advantages(nan_logits, "mean"), (nan_logits,)),
+        "CategoricalStep.sample+grad": (lambda: step_round(cstep, (L,), rewards), (L, rewards, gen)),
+        "CategoricalStep.grad(out)": (lambda: cstep.grad(rewards, out=out), (rewards, out)),
+        "CategoricalStep.sample(seed)": (lambda: cstep.sample(L, 3), (L,)),
+        "CategoricalStep.grad(NaN) -> error": (lambda: cstep.grad(rewards * np.nan), (rewards,)),
+        "DiagNormalStep.sample+grad": (lambda: step_round(gstep, (loc, scale), rg, outs), (loc, scale, rg, gen) + outs),
         "EMABaseline()": (lambda: sf.EMABaseline(0.5), ()),
         "EMABaseline.__call__": (lambda: ema(rewards), (rewards,)),
         "centered_ranks": (lambda: sf.centered_ranks(rewards), (rewards,)),
