@@ -226,11 +226,12 @@ BASELINE_KINDS = {"none": SF_BASE_NONE, "constant": SF_BASE_CONST, "mean": SF_BA
 
 
 cdef int draw(cnp.ndarray L, int t, Py_ssize_t S, Py_ssize_t B, Py_ssize_t K, double *nm,
-              bint fill_norm, int64_t *v, void *lp, bitgen_t *rng, object lock,
+              int fill_norm, int64_t *v, void *lp, bitgen_t *rng, object lock,
               int n_threads) except -1:
     """The S draws of each of the B rows of L (and their log-probabilities if
     lp is not NULL) from S * B uniforms of the bit generator rng (whose lock
-    is lock); see sample."""
+    is lock), fill_norm as for sf_cat_sample; see sample.  Returns the
+    kernel's status (MemoryError raised here)."""
     cdef Py_ssize_t n = S * B
     cdef int status = SF_OK
     cdef const void *l = cnp.PyArray_DATA(L)
@@ -250,8 +251,9 @@ cdef int draw(cnp.ndarray L, int t, Py_ssize_t S, Py_ssize_t B, Py_ssize_t K, do
         restore_gil(gil)
     finally:
         free(uniform)
-    check_status(status, "logits")
-    return 0
+    if status == SF_ERR_NOMEM:
+        check_status(status, "logits")
+    return status
 
 
 def sample(logits, norm, bint fill_norm, out, log_prob, object bit_generator, int n_threads):
@@ -272,8 +274,9 @@ def sample(logits, norm, bint fill_norm, out, log_prob, object bit_generator, in
         if fill_norm:
             log_normalizer(logits, norm, n_threads)
         return
-    draw(L, t, S, B, K, nm, fill_norm, v, lp, get_bitgen(bit_generator), bit_generator.lock,
-         n_threads)
+    check_status(draw(L, t, S, B, K, nm, SF_CAT_NORM_LOGSUM if fill_norm else SF_CAT_NORM_READY,
+                      v, lp, get_bitgen(bit_generator), bit_generator.lock, n_threads),
+                 "logits")
 
 
 def exp_array(const double[::1] x, double[::1] out):
@@ -426,20 +429,19 @@ cdef class StepCore:
         cdef const void *l = cnp.PyArray_DATA(L)
         cdef sf_index bad_row = -1
         cdef int status = SF_OK
-        cdef PyThreadState *gil
         if B:
-            gil = release_gil(B * K >= NOGIL_MIN_WORK)
-            if t == F64:
-                status = sf_cat_prepare_d(B, K, <const double *> l, NULL, nm, &bad_row,
-                                          n_threads)
-            else:
-                status = sf_cat_prepare_f(B, K, <const float *> l, NULL, nm, &bad_row,
-                                          n_threads)
-            restore_gil(gil)
+            # one pass over each row: its maximum and validation, the log-sum,
+            # the draws (the logits read once from memory, not twice); the
+            # uniforms come first, so invalid logits leave the Generator advanced
+            status = draw(L, t, S, B, K, nm, SF_CAT_NORM_ALL, <int64_t *> cnp.PyArray_DATA(value),
+                          cnp.PyArray_DATA(log_prob), self._bitgen, self._lock, n_threads)
             if self._validate and status != SF_OK:
+                # the kernel reports the status only: the row from the validating pass
+                if t == F64:
+                    status = sf_cat_prepare_d(B, K, <const double *> l, NULL, nm, &bad_row, 1)
+                else:
+                    status = sf_cat_prepare_f(B, K, <const float *> l, NULL, nm, &bad_row, 1)
                 check_status(status, f"logits (batch row {bad_row})")
-            draw(L, t, S, B, K, nm, True, <int64_t *> cnp.PyArray_DATA(value),
-                 cnp.PyArray_DATA(log_prob), self._bitgen, self._lock, n_threads)
         self._rows = L
         self._norm = norm
         self._value = value

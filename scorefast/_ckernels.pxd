@@ -37,6 +37,10 @@ cdef extern from "advantages.h" nogil:
     int sf_check_finite_f(sf_index n, const float *x)
 
 cdef extern from "categorical.h" nogil:
+    enum:
+        SF_CAT_NORM_READY
+        SF_CAT_NORM_LOGSUM
+        SF_CAT_NORM_ALL
     int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value)
     int sf_cat_prepare_d(sf_index B, sf_index K, const double *logits, double *copy,
                          double *norm, sf_index *bad_row, int n_threads)

@@ -173,6 +173,9 @@ class CategoricalStep(_Step, _categorical.StepCore):
     -----
     The logits are used in place (float32 kept, C-contiguous float arrays
     without a copy) and must not change between ``sample`` and ``grad``.
+    ``sample`` reads them once: each row is validated, normalised and drawn
+    from in one pass, after the uniforms are drawn, so invalid logits raise
+    with the Generator advanced as by a successful call.
     """
 
     def __init__(self, n_samples, baseline="loo", reduction="mean", *, eps=1e-8, ddof=0,

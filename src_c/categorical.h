@@ -59,10 +59,17 @@ int sf_cat_reinforce_##SUF(sf_index S, sf_index B, sf_index K, const T *logits, 
 /* value[s, i] = the class k whose interval of the cumulative distribution   */ \
 /* of row i holds uniform[s, i] in [0, 1) (inverse-CDF sampling); with       */ \
 /* log_prob not NULL, also log_prob[s, i] = log p_{i, value[s, i]}.           */ \
-/* with fill_norm, norm[i, 1] is computed here (in the sampling pass).       */ \
+/* fill_norm says what of norm the sampling pass computes: SF_CAT_NORM_READY */ \
+/* none; SF_CAT_NORM_LOGSUM norm[i, 1]; SF_CAT_NORM_ALL norm[i, 0] too, each  */ \
+/* row validated as by sf_cat_prepare in the same pass (an invalid row draws  */ \
+/* -1, with NaN log-probabilities, and the call returns the status of the     */ \
+/* lowest invalid row; the logits are read once from memory, not twice).      */ \
 int sf_cat_sample_##SUF(sf_index S, sf_index B, sf_index K, const T *logits,    \
                         double *norm, int fill_norm, const double *uniform,     \
                         int64_t *value, T *log_prob, int n_threads);
+
+/* The fill_norm argument of sf_cat_sample. */
+enum { SF_CAT_NORM_READY = 0, SF_CAT_NORM_LOGSUM = 1, SF_CAT_NORM_ALL = 2 };
 
 /* SF_ERR_VALUE if some value[j], j < n, is outside [0, K). */
 int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value);

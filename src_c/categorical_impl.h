@@ -470,10 +470,13 @@ int SF_FN(sf_cat_weighted_score)(sf_index S, sf_index B, sf_index K,
                                    0.0, 0.0, 0.0, 1.0, grad, n_threads);
 }
 
-/* Rows [lo, hi) of sf_cat_sample, with their own scratch. */
+/* Rows [lo, hi) of sf_cat_sample, with their own scratch: SF_ERR_NOMEM, or
+ * the status of the first invalid row found by the validation of
+ * SF_CAT_NORM_ALL (its index in *bad). */
 static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, sf_index K,
                               const SF_T *logits, double *norm, int fill_norm,
-                              const double *uniform, int64_t *value, SF_T *log_prob)
+                              const double *uniform, int64_t *value, SF_T *log_prob,
+                              sf_index *bad)
 {
     if (lo >= hi) return SF_OK;
     /* e (zero past K up to a whole sub-block, for the gathers of
@@ -481,41 +484,57 @@ static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, 
     sf_index nsub = sf_sub_count(K), nsup = sf_super_count(K), Kp = nsub * SF_SUB;
     double *e = (double *)calloc((size_t)(Kp + 1 + nsub + nsup), sizeof(double));
     if (!e) return SF_ERR_NOMEM;
+    int status = SF_OK;
     for (sf_index i = lo; i < hi; i++) {
         const SF_T *l = logits + i * K;
         double *nm = norm + 2 * i;
+        if (fill_norm == SF_CAT_NORM_ALL) {
+            int st = SF_FN(row_max)(K, l, NULL, nm);
+            if (st != SF_OK && status == SF_OK) {
+                status = st;
+                *bad = i;
+            }
+        }
         if (nm[0] != nm[0]) {
-            /* a row that failed validation (possible only with validation
-             * switched off): no class to draw */
+            /* an invalid row (drawn from only when validation is off): no
+             * class to draw */
             for (sf_index s = 0; s < S; s++) {
                 value[s * B + i] = -1;
                 if (log_prob) log_prob[s * B + i] = (SF_T)NAN;
             }
             continue;
         }
-        SF_FN(row_sample)(K, S, B, l, nm, e, e + Kp + 1, e + Kp + 1 + nsub, fill_norm,
-                          uniform + i, value + i, log_prob ? log_prob + i : NULL);
+        SF_FN(row_sample)(K, S, B, l, nm, e, e + Kp + 1, e + Kp + 1 + nsub,
+                          fill_norm != SF_CAT_NORM_READY, uniform + i, value + i,
+                          log_prob ? log_prob + i : NULL);
     }
     free(e);
-    return SF_OK;
+    return status;
 }
 
 int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
                          double *norm, int fill_norm, const double *uniform,
                          int64_t *value, SF_T *log_prob, int n_threads)
 {
-    int status = SF_OK;
+    sf_index first_bad = B;
+    int status = SF_OK, nomem = 0;
     if (n_threads <= 1 || S * B * K < SF_PARALLEL_MIN_WORK)
         return SF_FN(sample_rows)(0, B, S, B, K, logits, norm, fill_norm, uniform, value,
-                                  log_prob);
-#pragma omp parallel num_threads(n_threads) reduction(| : status)
+                                  log_prob, &first_bad);
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem)
     {
-        sf_index lo, hi;
+        sf_index lo, hi, bad = B;
         sf_thread_range(B, &lo, &hi);
-        status |= SF_FN(sample_rows)(lo, hi, S, B, K, logits, norm, fill_norm, uniform, value,
-                                     log_prob);
+        int st = SF_FN(sample_rows)(lo, hi, S, B, K, logits, norm, fill_norm, uniform, value,
+                                    log_prob, &bad);
+        if (st == SF_ERR_NOMEM) {
+            nomem = 1;
+        } else if (st != SF_OK) {
+#pragma omp critical(sf_cat_sample_bad_row)
+            if (bad < first_bad) { first_bad = bad; status = st; }
+        }
     }
-    return status ? SF_ERR_NOMEM : SF_OK;
+    return nomem ? SF_ERR_NOMEM : status;
 }
 
 #undef SF_FN

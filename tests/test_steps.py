@@ -295,3 +295,28 @@ def test_repr_and_configuration():
     assert (step.n_samples, step.baseline, step.reduction) == (4, "loo", "sum")
     assert repr(step) == "DiagNormalStep(n_samples=4, baseline='loo', reduction='sum')"
     assert sf.CategoricalStep is CategoricalStep
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_categorical_step_validates_in_the_sampling_pass(threads):
+    """The step finds each row's maximum and checks it in the pass that draws
+    (the logits read once): the lowest invalid row is the one named, with 1
+    thread or 2 (rows large enough to split); without validation an invalid
+    row draws -1 with NaN log-probabilities and the others are unaffected."""
+    logits = np.random.default_rng(27).normal(size=(400, 128))
+    bad = logits.copy()
+    bad[300, 5] = np.nan
+    bad[350, 0] = np.inf
+    previous = sf.set_num_threads(threads)
+    try:
+        with pytest.raises(ValueError, match=r"logits \(batch row 300\) contains NaN"):
+            CategoricalStep(4).sample(bad, 28)
+        a, logp = CategoricalStep(4, validate=False).sample(bad, 28)
+        a_ok, logp_ok = CategoricalStep(4).sample(logits, 28)
+    finally:
+        sf.set_num_threads(previous)
+    invalid = np.zeros(400, bool)
+    invalid[[300, 350]] = True
+    assert (a[:, invalid] == -1).all() and np.isnan(logp[:, invalid]).all()
+    np.testing.assert_array_equal(a[:, ~invalid], a_ok[:, ~invalid])
+    np.testing.assert_array_equal(logp[:, ~invalid], logp_ok[:, ~invalid])
