@@ -33,6 +33,11 @@ float constant ``c``
     Decaying average of the rewards of *earlier* batches. Unbiased: it does
     not depend on the current batch.
 
+The leave-one-out baselines (``"loo"``, ``"optimal"``) are unbiased for
+independent samples. With antithetic (mirrored) draws a sample's mirror is
+among the others and depends on it, so they are biased there; ``"none"`` or
+a constant is not.
+
 With ``groups``, every baseline is computed within each group of samples
 sharing an id, and the same statements hold group by group.
 """
