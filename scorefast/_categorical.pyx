@@ -358,7 +358,7 @@ cdef class StepCore:
     # the bit generator of the last rng, its C interface and its lock; the
     # last rng itself when it is a Generator, which gives the same source
     # again (a seed or None gives a new one at every call)
-    cdef object _generator, _bit_generator, _lock
+    cdef object _generator, _bit_generator
     cdef bitgen_t *_bitgen
 
     def _configure(self, Py_ssize_t n_samples, int kind, double c, double eps, double ddof,
@@ -372,9 +372,21 @@ cdef class StepCore:
         self._validate = validate
         self._support = support
 
-    cdef int _source(self, object rng) except -1:
+    cdef object _source(self, object rng, bitgen_t **bitgen):
+        """The bit generator of rng, its C interface in *bitgen (valid while the
+        caller holds the returned reference), kept for the next call when rng
+        is a Generator, which is the same source then.  The cached fields are
+        read, and written, with no Python code in between, so a step shared
+        between threads never pairs one generator's pointer with another."""
         if rng is self._generator and rng is not None:
-            return 0
+            bitgen[0] = self._bitgen
+            return self._bit_generator
+        bit_generator = self._support.bit_generator(rng)
+        bitgen[0] = get_bitgen(bit_generator)
+        self._bitgen = bitgen[0]
+        self._bit_generator = bit_generator
+        self._generator = rng if type(rng) is _Generator else None
+        return bit_generator
         bit_generator = self._support.bit_generator(rng)
         self._bitgen = get_bitgen(bit_generator)
         self._lock = bit_generator.lock
@@ -417,7 +429,8 @@ cdef class StepCore:
         for j in range(nd - 1):
             dims[j + 1] = cnp.PyArray_DIM(L, j)
             B *= dims[j + 1]
-        self._source(rng)
+        cdef bitgen_t *bitgen
+        bit_generator = self._source(rng, &bitgen)
         cdef int n_threads = _step_threads
         cdef cnp.npy_intp ndims[2]
         ndims[0] = B
@@ -434,7 +447,7 @@ cdef class StepCore:
             # the draws (the logits read once from memory, not twice); the
             # uniforms come first, so invalid logits leave the Generator advanced
             status = draw(L, t, S, B, K, nm, SF_CAT_NORM_ALL, <int64_t *> cnp.PyArray_DATA(value),
-                          cnp.PyArray_DATA(log_prob), self._bitgen, self._lock, n_threads)
+                          cnp.PyArray_DATA(log_prob), bitgen, bit_generator.lock, n_threads)
             if self._validate and status != SF_OK:
                 # the kernel reports the status only: the row from the validating pass
                 if t == F64:
@@ -464,7 +477,10 @@ cdef class StepCore:
         """
         if self._value is None:
             raise RuntimeError("grad needs a sample: call sample(logits, rng) first")
+        # the state of the last sample, read at once (a step shared between
+        # threads may sample again while this call runs Python code)
         cdef cnp.ndarray L = <cnp.ndarray> self._rows, V = <cnp.ndarray> self._value
+        cdef cnp.ndarray NM = <cnp.ndarray> self._norm
         cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(V), j
         cdef Py_ssize_t S = self._S, K = cnp.PyArray_DIM(L, cnp.PyArray_NDIM(L) - 1)
         cdef Py_ssize_t B = cnp.PyArray_SIZE(V) // S if S else 0
@@ -500,7 +516,7 @@ cdef class StepCore:
         cdef double scale = 1.0 / (S * B) if self._mean and S * B else 1.0
         cdef void *g = cnp.PyArray_DATA(<cnp.ndarray> out)
         cdef const void *l = cnp.PyArray_DATA(L)
-        cdef const double *nm = <const double *> cnp.PyArray_DATA(<cnp.ndarray> self._norm)
+        cdef const double *nm = <const double *> cnp.PyArray_DATA(NM)
         cdef const int64_t *v = <const int64_t *> cnp.PyArray_DATA(V)
         cdef int n_threads = _step_threads
         # a centred baseline never reads the probabilities (see sf_cat_reinforce)

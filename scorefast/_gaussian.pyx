@@ -238,7 +238,7 @@ cdef class StepCore:
     cdef object _support
     cdef object _loc, _scale, _x        # parameters and draws of the last sample
     # the bit generator of the last rng, as in the categorical step
-    cdef object _generator, _bit_generator, _lock
+    cdef object _generator, _bit_generator
     cdef bitgen_t *_bitgen
     cdef Py_ssize_t _M, _D
 
@@ -255,9 +255,21 @@ cdef class StepCore:
         self._antithetic = antithetic
         self._support = support
 
-    cdef int _source(self, object rng) except -1:
+    cdef object _source(self, object rng, bitgen_t **bitgen):
+        """The bit generator of rng, its C interface in *bitgen (valid while the
+        caller holds the returned reference), kept for the next call when rng
+        is a Generator, which is the same source then.  The cached fields are
+        read, and written, with no Python code in between, so a step shared
+        between threads never pairs one generator's pointer with another."""
         if rng is self._generator and rng is not None:
-            return 0
+            bitgen[0] = self._bitgen
+            return self._bit_generator
+        bit_generator = self._support.bit_generator(rng)
+        bitgen[0] = get_bitgen(bit_generator)
+        self._bitgen = bitgen[0]
+        self._bit_generator = bit_generator
+        self._generator = rng if type(rng) is _Generator else None
+        return bit_generator
         bit_generator = self._support.bit_generator(rng)
         self._bitgen = get_bitgen(bit_generator)
         self._lock = bit_generator.lock
@@ -330,13 +342,14 @@ cdef class StepCore:
             restore_gil(gil)
             if status != SF_OK:
                 check_status(status, f"{'loc' if which == 0 else 'scale'} (element {bad})")
-        self._source(rng)
+        cdef bitgen_t *bitgen
+        bit_generator = self._source(rng, &bitgen)
         cdef int n_threads = _step_threads
         cdef cnp.ndarray x = cnp.PyArray_EMPTY(nd + 1, dims, t, 0)
         cdef cnp.ndarray log_prob = cnp.PyArray_EMPTY(nd if self._event else nd + 1, dims, t, 0)
         cdef void *xs = cnp.PyArray_DATA(x)
         cdef void *lp = cnp.PyArray_DATA(log_prob)
-        cdef unsigned long long key = draw_key_locked(self._bitgen, self._lock)
+        cdef unsigned long long key = draw_key_locked(bitgen, bit_generator.lock)
         cdef bint anti = self._antithetic
         if S * N:
             gil = release_gil(S * N >= NOGIL_MIN_WORK)
@@ -374,7 +387,10 @@ cdef class StepCore:
         """
         if self._x is None:
             raise RuntimeError("grad needs a sample: call sample(loc, scale, rng) first")
+        # the state of the last sample, read at once (a step shared between
+        # threads may sample again while this call runs Python code)
         cdef cnp.ndarray L = <cnp.ndarray> self._loc, X = <cnp.ndarray> self._x
+        cdef cnp.ndarray SC = <cnp.ndarray> self._scale
         cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(X) - self._event, j
         cdef Py_ssize_t S = self._S, M = self._M, D = self._D
         cdef cnp.ndarray R
@@ -408,12 +424,12 @@ cdef class StepCore:
             out = (g_loc, g_log_scale)
         else:
             g_loc, g_log_scale = self._support.check_out(out, "out", L,
-                                                         (L, self._scale, R, X), True)
+                                                         (L, SC, R, X), True)
         cdef double factor = 1.0 / (S * M) if self._mean and S * M else 1.0
         cdef void *gl = cnp.PyArray_DATA(<cnp.ndarray> g_loc)
         cdef void *gs = cnp.PyArray_DATA(<cnp.ndarray> g_log_scale)
         cdef const void *l = cnp.PyArray_DATA(L)
-        cdef const void *sc = cnp.PyArray_DATA(<cnp.ndarray> self._scale)
+        cdef const void *sc = cnp.PyArray_DATA(SC)
         cdef const void *xs = cnp.PyArray_DATA(X)
         cdef int n_threads = _step_threads
         if S * M * D:

@@ -320,3 +320,41 @@ def test_categorical_step_validates_in_the_sampling_pass(threads):
     assert (a[:, invalid] == -1).all() and np.isnan(logp[:, invalid]).all()
     np.testing.assert_array_equal(a[:, ~invalid], a_ok[:, ~invalid])
     np.testing.assert_array_equal(logp[:, ~invalid], logp_ok[:, ~invalid])
+
+
+def test_a_step_shared_between_threads_stays_memory_safe():
+    """One step used by several threads at once is a misuse (documented: one
+    step per thread), but it must not crash: each call reads the state of the
+    last sample at once and holds its own references, so a sample of another
+    shape in another thread makes grad raise (rewards of the wrong shape) or
+    use one consistent sample, never a mix. Sizes above the GIL threshold, so
+    the kernels run with the GIL released; seeds, so every call makes a new
+    bit generator."""
+    from concurrent.futures import ThreadPoolExecutor
+    cstep = CategoricalStep(4, "none")
+    gstep = DiagNormalStep(4, "none")
+    shapes = [(200, 64), (300, 80), (50, 400)]
+
+    def work(i):
+        rng = np.random.default_rng(i)
+        for j in range(30):
+            shape = shapes[(i + j) % 3]
+            logits = rng.normal(size=shape)
+            a, logp = cstep.sample(logits, i * 100 + j)
+            assert a.shape == (4, shape[0]) and logp.shape == a.shape
+            try:
+                g = cstep.grad(np.ones(a.shape))
+                assert g.ndim == 2 and np.isfinite(g).all()
+            except ValueError as e:
+                assert "rewards" in str(e)
+            x, _ = gstep.sample(logits, np.ones(shape), None)
+            assert x.shape == (4,) + shape
+            try:
+                g_loc, g_ls = gstep.grad(np.ones(x.shape[:2]))
+                assert np.isfinite(g_loc).all() and np.isfinite(g_ls).all()
+            except ValueError as e:
+                assert "rewards" in str(e)
+        return True
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(work, range(8)))
