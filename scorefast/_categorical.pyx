@@ -355,9 +355,9 @@ cdef class StepCore:
     cdef bint _mean, _validate
     cdef object _support
     cdef object _rows, _norm, _value      # (B, K) logits, (B, 2) norm, (S, B) int64
-    # the bit generator of the last rng, its C interface and its lock; the
-    # last rng itself when it is a Generator, which gives the same source
-    # again (a seed or None gives a new one at every call)
+    # the bit generator of the last rng and its C interface; the last rng
+    # itself when it is a Generator, which gives the same source again (a
+    # seed or None gives a new one at every call)
     cdef object _generator, _bit_generator
     cdef bitgen_t *_bitgen
 
@@ -387,12 +387,6 @@ cdef class StepCore:
         self._bit_generator = bit_generator
         self._generator = rng if type(rng) is _Generator else None
         return bit_generator
-        bit_generator = self._support.bit_generator(rng)
-        self._bitgen = get_bitgen(bit_generator)
-        self._lock = bit_generator.lock
-        self._bit_generator = bit_generator         # keeps _bitgen's target alive
-        self._generator = rng if type(rng) is _Generator else None
-        return 0
 
     def sample(self, logits, rng=None):
         """Draw ``n_samples`` actions per batch element, with their log-probabilities.

@@ -270,12 +270,6 @@ cdef class StepCore:
         self._bit_generator = bit_generator
         self._generator = rng if type(rng) is _Generator else None
         return bit_generator
-        bit_generator = self._support.bit_generator(rng)
-        self._bitgen = get_bitgen(bit_generator)
-        self._lock = bit_generator.lock
-        self._bit_generator = bit_generator         # keeps _bitgen's target alive
-        self._generator = rng if type(rng) is _Generator else None
-        return 0
 
     def sample(self, loc, scale, rng=None):
         """Draw ``n_samples`` samples of the distribution, with their log-densities.
