@@ -18,7 +18,8 @@ from numpy.random cimport bitgen_t
 from numpy.random import Generator as _Generator
 from scorefast._common cimport (check_status, fill_uniform_locked, get_bitgen, as_array,
                                 real_type, data_of, data1, data2, opt_data2, NOGIL_MIN_WORK,
-                                PyThreadState, release_gil, restore_gil)
+                                PyThreadState, release_gil, restore_gil, is_block,
+                                check_finite_data)
 
 cdef enum:
     F64 = cnp.NPY_DOUBLE
@@ -207,18 +208,7 @@ def check_finite(x, str name):
         raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
     cdef cnp.ndarray X = as_array(x, cnp.PyArray_NDIM(<cnp.ndarray> x), False, name)
     cdef int t = real_type(X, name)
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(X)
-    cdef const void *p = cnp.PyArray_DATA(X)
-    cdef int status
-    if n == 0:
-        return
-    with nogil:
-        if t == F64:
-            status = sf_check_finite_d(n, <const double *> p)
-        else:
-            status = sf_check_finite_f(n, <const float *> p)
-    if status != SF_OK:
-        raise ValueError(f"{name} contains NaN or inf")
+    check_finite_data(t, cnp.PyArray_DATA(X), cnp.PyArray_SIZE(X), name)
 
 
 BASELINE_KINDS = {"none": SF_BASE_NONE, "constant": SF_BASE_CONST, "mean": SF_BASE_MEAN,
@@ -475,34 +465,17 @@ cdef class StepCore:
         # threads may sample again while this call runs Python code)
         cdef cnp.ndarray L = <cnp.ndarray> self._rows, V = <cnp.ndarray> self._value
         cdef cnp.ndarray NM = <cnp.ndarray> self._norm
-        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(V), j
+        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(V)
         cdef Py_ssize_t S = self._S, K = cnp.PyArray_DIM(L, cnp.PyArray_NDIM(L) - 1)
         cdef Py_ssize_t B = cnp.PyArray_SIZE(V) // S if S else 0
-        cdef cnp.ndarray R
-        cdef bint fast = (cnp.PyArray_Check(rewards) and
-                          cnp.PyArray_TYPE(<cnp.ndarray> rewards) == t and
-                          cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> rewards) and
-                          cnp.PyArray_NDIM(<cnp.ndarray> rewards) == nd)
-        if fast:
-            for j in range(nd):
-                if cnp.PyArray_DIM(<cnp.ndarray> rewards, j) != cnp.PyArray_DIM(V, j):
-                    fast = False
-                    break
-        if not fast:
+        if not is_block(rewards, t, V, nd):
             rewards = self._support.as_rewards(rewards, (<object> V).shape, (<object> L).dtype)
-        R = <cnp.ndarray> rewards
+        cdef cnp.ndarray R = <cnp.ndarray> rewards
         cdef const void *r = cnp.PyArray_DATA(R)
         cdef int status = SF_OK
         cdef PyThreadState *gil
-        if self._validate and S * B:
-            gil = release_gil(S * B >= NOGIL_MIN_WORK)
-            if t == F64:
-                status = sf_check_finite_d(S * B, <const double *> r)
-            else:
-                status = sf_check_finite_f(S * B, <const float *> r)
-            restore_gil(gil)
-            if status != SF_OK:
-                raise ValueError("rewards contains NaN or inf")
+        if self._validate:
+            check_finite_data(t, r, S * B, "rewards")
         if out is None:
             out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
         else:

@@ -5,7 +5,7 @@ from numpy.random cimport bitgen_t
 
 from scorefast._ckernels cimport (SF_OK, SF_ERR_NOMEM, SF_ERR_NAN, SF_ERR_POSINF,
                                   SF_ERR_ALL_MASKED, SF_ERR_VALUE, SF_ERR_INF,
-                                  SF_ERR_SCALE)
+                                  SF_ERR_SCALE, sf_check_finite_d, sf_check_finite_f)
 
 ctypedef fused real:
     float
@@ -177,3 +177,36 @@ cdef inline void *opt_data2(object a, int typenum, Py_ssize_t d0, Py_ssize_t d1,
 cdef inline void *data3(object a, int typenum, Py_ssize_t d0, Py_ssize_t d1, Py_ssize_t d2,
                         bint write, str name) except? NULL:
     return data_of(a, typenum, 3, d0, d1, d2, write, name)
+
+
+cdef inline bint is_block(object a, int typenum, cnp.ndarray like, int nd):
+    """Whether a is already an array the kernels take as it is: an ndarray of
+    typenum laid out as as_array requires, of shape like.shape[:nd]."""
+    if not (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray> a) == typenum and
+            cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> a) and
+            cnp.PyArray_NDIM(<cnp.ndarray> a) == nd):
+        return False
+    cdef int j
+    for j in range(nd):
+        if cnp.PyArray_DIM(<cnp.ndarray> a, j) != cnp.PyArray_DIM(like, j):
+            return False
+    return True
+
+
+cdef inline int check_finite_data(int typenum, const void *p, Py_ssize_t n,
+                                  str name) except -1:
+    """Raise ValueError if the n reals at p (float64 for NPY_DOUBLE, else
+    float32) hold NaN or inf (the GIL released for n >= NOGIL_MIN_WORK)."""
+    cdef int status = SF_OK
+    cdef PyThreadState *gil
+    if n == 0:
+        return 0
+    gil = release_gil(n >= NOGIL_MIN_WORK)
+    if typenum == cnp.NPY_DOUBLE:
+        status = sf_check_finite_d(n, <const double *> p)
+    else:
+        status = sf_check_finite_f(n, <const float *> p)
+    restore_gil(gil)
+    if status != SF_OK:
+        raise ValueError(f"{name} contains NaN or inf")
+    return 0

@@ -13,7 +13,8 @@ from numpy.random cimport bitgen_t
 from numpy.random import Generator as _Generator
 from scorefast._common cimport (check_status, draw_key, draw_key_locked, get_bitgen, as_array,
                                 real_type, data1, data2, opt_data2, data3, NOGIL_MIN_WORK,
-                                PyThreadState, release_gil, restore_gil)
+                                PyThreadState, release_gil, restore_gil, is_block,
+                                check_finite_data)
 
 cdef enum:
     F64 = cnp.NPY_DOUBLE
@@ -385,33 +386,16 @@ cdef class StepCore:
         # threads may sample again while this call runs Python code)
         cdef cnp.ndarray L = <cnp.ndarray> self._loc, X = <cnp.ndarray> self._x
         cdef cnp.ndarray SC = <cnp.ndarray> self._scale
-        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(X) - self._event, j
+        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(X) - self._event
         cdef Py_ssize_t S = self._S, M = self._M, D = self._D
-        cdef cnp.ndarray R
-        cdef bint fast = (cnp.PyArray_Check(rewards) and
-                          cnp.PyArray_TYPE(<cnp.ndarray> rewards) == t and
-                          cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> rewards) and
-                          cnp.PyArray_NDIM(<cnp.ndarray> rewards) == nd)
-        if fast:
-            for j in range(nd):
-                if cnp.PyArray_DIM(<cnp.ndarray> rewards, j) != cnp.PyArray_DIM(X, j):
-                    fast = False
-                    break
-        if not fast:
+        if not is_block(rewards, t, X, nd):
             rewards = self._support.as_rewards(rewards, (<object> X).shape[:nd], (<object> L).dtype)
-        R = <cnp.ndarray> rewards
+        cdef cnp.ndarray R = <cnp.ndarray> rewards
         cdef const void *r = cnp.PyArray_DATA(R)
         cdef int status = SF_OK
         cdef PyThreadState *gil
-        if self._validate and S * M:
-            gil = release_gil(S * M >= NOGIL_MIN_WORK)
-            if t == F64:
-                status = sf_check_finite_d(S * M, <const double *> r)
-            else:
-                status = sf_check_finite_f(S * M, <const float *> r)
-            restore_gil(gil)
-            if status != SF_OK:
-                raise ValueError("rewards contains NaN or inf")
+        if self._validate:
+            check_finite_data(t, r, S * M, "rewards")
         if out is None:
             g_loc = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
             g_log_scale = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
