@@ -7,6 +7,9 @@ from scorefast._typing import FloatArray, IntArray, RNGLike, ShapeLike
 
 __all__ = ["Distribution", "Categorical", "Bernoulli"]
 
+def check_grad_out(out: Any, name: str, shape: tuple[int, ...], dtype: np.dtype[Any],
+                   param_names: tuple[str, ...], inputs: tuple[Any, ...]) -> Any: ...
+
 class Distribution:
     batch_shape: tuple[int, ...]
     event_shape: tuple[int, ...]

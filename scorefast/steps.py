@@ -32,6 +32,7 @@ import numpy as np
 
 from scorefast import _categorical, _gaussian
 from scorefast._validation import aligned, as_generator, as_params
+from scorefast.distributions import check_grad_out
 from scorefast.estimators import _check_eps_ddof, _is_constant, _KERNEL_BASELINES
 
 __all__ = ["CategoricalStep", "NormalStep", "DiagNormalStep"]
@@ -62,23 +63,8 @@ def check_out(out, name, like, inputs, pair):
     """out (one array, or with pair a tuple of two, one per parameter) after
     checking that it can take a gradient of like's shape and dtype and
     shares no memory with the inputs."""
-    outs = out if pair else (out,)
-    if pair and (not isinstance(out, tuple) or len(out) != 2):
-        raise TypeError(f"{name} must be a tuple of 2 arrays (loc, log_scale)")
-    for o in outs:
-        if not isinstance(o, np.ndarray):
-            raise TypeError(f"{name} must be a numpy array, got {type(o).__name__}")
-        if o.shape != like.shape:
-            raise ValueError(f"{name} must have shape {like.shape}, got {o.shape}")
-        if o.dtype != like.dtype:
-            raise TypeError(f"{name} must have dtype {like.dtype}, got {o.dtype}")
-        if not (o.flags.c_contiguous and o.flags.writeable and o.flags.aligned):
-            raise ValueError(f"{name} must be a writeable, aligned, C-contiguous array")
-        if any(np.shares_memory(o, x) for x in inputs):
-            raise ValueError(f"{name} must not share memory with an input")
-    if pair and np.shares_memory(out[0], out[1]):
-        raise ValueError(f"{name}: the arrays must not share memory")
-    return out
+    return check_grad_out(out, name, like.shape, like.dtype,
+                          ("loc", "log_scale") if pair else ("logits",), inputs)
 
 
 def gaussian_params(loc, scale):
