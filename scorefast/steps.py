@@ -34,6 +34,7 @@ from scorefast import _categorical, _gaussian
 from scorefast._validation import aligned, as_generator, as_params
 from scorefast.distributions import check_grad_out
 from scorefast.estimators import _check_eps_ddof, _is_constant, _KERNEL_BASELINES
+from scorefast.gaussian import _param_dtype
 
 __all__ = ["CategoricalStep", "NormalStep", "DiagNormalStep"]
 
@@ -41,8 +42,6 @@ __all__ = ["CategoricalStep", "NormalStep", "DiagNormalStep"]
 # -- what the compiled cores call off their fast paths (this module is their support) ------
 def bit_generator(rng):
     """The bit generator of rng (None, a seed or a Generator)."""
-    if type(rng) is np.random.Generator:
-        return rng.bit_generator
     return as_generator(rng).bit_generator
 
 
@@ -70,7 +69,6 @@ def check_out(out, name, like, inputs, pair):
 def gaussian_params(loc, scale):
     """loc and scale broadcast against each other, C-contiguous, in one dtype
     (float32 when both are float32 arrays, else float64)."""
-    from scorefast.gaussian import _param_dtype
     dtype = _param_dtype(loc, scale)
     loc = as_params(loc, "loc", False, dtype)
     scale = as_params(scale, "scale", False, dtype)
