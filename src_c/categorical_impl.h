@@ -71,7 +71,7 @@ static double SF_FN(row_exp_cum)(sf_index K, const SF_T *l, double m, double *e,
                                  double *cum, double *sup)
 {
     SF_SIMD
-    for (sf_index k = 0; k < K; k++) e[k] = sf_exp((double)l[k] - m);
+    for (sf_index k = 0; k < K; k++) e[k] = sf_exp_nonpos((double)l[k] - m);
     sf_index full = K / SF_SUB, nsub = sf_sub_count(K);
     /* the sums of the sub-blocks, independent of one another (vectorised
      * across sub-blocks) */

@@ -10,6 +10,13 @@ void sf_exp_array(sf_index n, const double *x, double *y)
 }
 
 SF_CLONES
+void sf_exp_nonpos_array(sf_index n, const double *x, double *y)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) y[j] = sf_exp_nonpos(x[j]);
+}
+
+SF_CLONES
 void sf_log_array(sf_index n, const double *x, double *y)
 {
     SF_SIMD

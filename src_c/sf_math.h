@@ -62,6 +62,49 @@ static inline double sf_exp(double x)
 }
 
 /*
+ * exp(x) for x in [-inf, 0] (not NaN): the exponentials of a row's logits
+ * less its maximum, the sampler's weights.  The reduction and polynomial of
+ * sf_exp, with the checks that range makes needless left out: no overflow,
+ * no NaN, and 2^n built in one step, as 2^(n + 64) (a normal number for every
+ * n down to that of -746) times 2^-64, the last product rounding a
+ * subnormal result once.  The same error as sf_exp over this range; x below
+ * -746 (-inf included) gives 0.
+ */
+static inline double sf_exp_nonpos(double x)
+{
+    const double log2e = 0x1.71547652b82fep0;
+    const double ln2_hi = 0x1.62e42fee00000p-1;
+    const double ln2_lo = 0x1.a39ef35793c76p-33;
+    const double shifter = 0x1.8p52;
+    double xc = x > -746.0 ? x : -746.0;
+    double t = __builtin_fma(xc, log2e, shifter);
+    double n = t - shifter;
+    uint64_t t_bits;
+    memcpy(&t_bits, &t, sizeof t);
+    double r = __builtin_fma(-n, ln2_lo, __builtin_fma(-n, ln2_hi, xc));
+    double p = 1.0 / 6227020800.0;
+    p = __builtin_fma(p, r, 1.0 / 479001600.0);
+    p = __builtin_fma(p, r, 1.0 / 39916800.0);
+    p = __builtin_fma(p, r, 1.0 / 3628800.0);
+    p = __builtin_fma(p, r, 1.0 / 362880.0);
+    p = __builtin_fma(p, r, 1.0 / 40320.0);
+    p = __builtin_fma(p, r, 1.0 / 5040.0);
+    p = __builtin_fma(p, r, 1.0 / 720.0);
+    p = __builtin_fma(p, r, 1.0 / 120.0);
+    p = __builtin_fma(p, r, 1.0 / 24.0);
+    p = __builtin_fma(p, r, 1.0 / 6.0);
+    p = __builtin_fma(p, r, 0.5);
+    p = __builtin_fma(p, r, 1.0);
+    p = __builtin_fma(p, r, 1.0);
+    /* t's low bits hold n (shifter's low 12 bits are zero), so t_bits << 52
+     * is n << 52 modulo 2^64 */
+    uint64_t s_bits = (t_bits << 52) + ((uint64_t)(1023 + 64) << 52);
+    double s;
+    memcpy(&s, &s_bits, sizeof s);
+    return p * s * 0x1p-64;
+}
+
+/*
  * Vectorisable log for positive finite x, subnormals included (0, inf and
  * NaN are the caller's to exclude): x = 2^e m with m in [sqrt(1/2), sqrt(2)), and
  * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, by its odd series
@@ -119,8 +162,9 @@ static inline double sf_sigmoid(double t)
     return t >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
 }
 
-/* y[j] = sf_exp(x[j]), sf_log(x[j]) (sf_math.c, for tests). */
+/* y[j] = sf_exp(x[j]), sf_exp_nonpos(x[j]), sf_log(x[j]) (sf_math.c, for tests). */
 void sf_exp_array(ptrdiff_t n, const double *x, double *y);
+void sf_exp_nonpos_array(ptrdiff_t n, const double *x, double *y);
 void sf_log_array(ptrdiff_t n, const double *x, double *y);
 /* y[j] = standard normal draw offset + j of the stream keyed by key
  * (sf_random.h), for tests. */

@@ -55,6 +55,33 @@ def test_every_simd_lane_and_tail():
         assert ulps(vexp(x), np.exp(x)).max() <= 2.0
 
 
+def vexp_nonpos(x):
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    _categorical.exp_nonpos_array(x, out)
+    return out
+
+
+@pytest.mark.parametrize("lo, hi", [(-746.0, 0.0), (-1.0, 0.0), (-40.0, 0.0),
+                                    (-745.2, -700.0), (-710.0, -706.0)])
+def test_nonpositive_exp_within_two_ulp_of_libm(lo, hi):
+    """The sampler's exp of l - max(l), subnormal results included."""
+    x = np.random.default_rng(2).uniform(lo, hi, 200_000)
+    want = np.array([math.exp(v) for v in x])
+    assert ulps(vexp_nonpos(x), want).max() <= 2.0
+
+
+def test_nonpositive_exp_special_values_and_lanes():
+    x = np.array([-np.inf, 0.0, -0.0, -745.1, -745.2, -746.0, -1000.0, -1e-300,
+                  -708.3964185322641, -708.4])
+    want = [0.0, 1.0, 1.0, math.exp(-745.1), 0.0, 0.0, 0.0, 1.0,
+            math.exp(-708.3964185322641), math.exp(-708.4)]
+    np.testing.assert_array_equal(vexp_nonpos(x), want)
+    for n in range(1, 40):
+        x = np.linspace(-6, 0, n)
+        assert ulps(vexp_nonpos(x), np.exp(x)).max() <= 2.0
+
+
 def vlog(x):
     x = np.ascontiguousarray(x, dtype=np.float64)
     out = np.empty_like(x)
