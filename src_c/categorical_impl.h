@@ -207,47 +207,46 @@ static inline sf_index SF_FN(row_invert)(sf_index K, const double *e, const doub
 }
 
 /* Draws of a row of one super-block (K <= SF_SUB * SF_SUPER, so sup[0] is
- * the last of cum), in batches of SF_LANES draws: for each, the sub-block
- * is the count of the sub-block totals at or below t (a loop the compiler
- * vectorises), then the class the count of its sub-block's running sums
- * at or below t, the sums written out (SF_SUB = 8); no branch on the
- * data.  e must be readable, and zero, up to the next multiple of SF_SUB,
- * and cum[-1] must be 0.  The same comparisons of the same sums as
- * row_invert; the rare draw they leave open (t at or past a sub-block's
- * tree sum, or past the total) goes to row_invert itself. */
-#ifndef SF_LANES
-#define SF_LANES 8
-#endif
+ * the last of cum), each by two counts without a branch on the data: of the
+ * sub-block totals at or below t, then of its sub-block's running sums at or
+ * below t.  The running sums are those row_invert forms for a draw,
+ * cum[j - 1] + e[lo] + ... + e[k] class by class; when the draws are many
+ * for the row's length (S * SF_SUB >= K) they are formed once for the row,
+ * into run, else once per draw.  e must be readable, and zero, up to the
+ * next multiple of SF_SUB, and cum[-1] must be 0.  The rare draw the counts
+ * leave open (t at or past a sub-block's tree sum, or past the total) goes
+ * to row_invert itself. */
 SF_CLONES
 static void SF_FN(row_draws_one_super)(sf_index K, sf_index S, sf_index stride,
-                                              const double *e, const double *cum,
-                                              const double *sup, double total,
-                                              const double *u, int64_t *value)
+                                       const double *e, const double *cum,
+                                       const double *sup, double total, double *run,
+                                       const double *u, int64_t *value)
 {
     sf_index nsub = sf_sub_count(K);
-    for (sf_index s0 = 0; s0 < S; s0 += SF_LANES) {
-        sf_index ns = S - s0 < SF_LANES ? S - s0 : SF_LANES;
-        double t[SF_LANES];
-        sf_index k[SF_LANES];
-        for (sf_index s = 0; s < SF_LANES; s++)
-            t[s] = s < ns ? u[(s0 + s) * stride] * total : 0.0;
-        SF_SIMD
-        for (sf_index s = 0; s < SF_LANES; s++) {
-            double ts = t[s];
-            sf_index js = 0;
-            for (sf_index q = 0; q < nsub; q++) js += cum[q] <= ts;
-            sf_index jj = js < nsub ? js : nsub - 1;
-            sf_index lo = jj * SF_SUB, hi = lo + SF_SUB < K ? lo + SF_SUB : K;
-            const double *b = e + lo;
-            double a0 = cum[jj - 1] + b[0], a1 = a0 + b[1], a2 = a1 + b[2], a3 = a2 + b[3];
-            double a4 = a3 + b[4], a5 = a4 + b[5], a6 = a5 + b[6], a7 = a6 + b[7];
-            sf_index c = (sf_index)(a0 <= ts) + (a1 <= ts) + (a2 <= ts) + (a3 <= ts) +
-                         (a4 <= ts) + (a5 <= ts) + (a6 <= ts) + (a7 <= ts);
-            k[s] = (js < nsub) & (lo + c < hi) ? lo + c : -1;
+    int whole_row = S * SF_SUB >= K;
+    if (whole_row) {
+        for (sf_index j = 0; j < nsub; j++) {
+            double acc = cum[j - 1];
+            for (sf_index k = 0; k < SF_SUB; k++) {
+                acc += e[j * SF_SUB + k];
+                run[j * SF_SUB + k] = acc;
+            }
         }
-        for (sf_index s = 0; s < ns; s++)
-            value[(s0 + s) * stride] =
-                (int64_t)(k[s] >= 0 ? k[s] : SF_FN(row_invert)(K, e, cum, sup, t[s]));
+    }
+    for (sf_index s = 0; s < S; s++) {
+        double t = u[s * stride] * total;
+        sf_index j = 0, k = -1;
+        for (sf_index q = 0; q < nsub; q++) j += cum[q] <= t;
+        if (j < nsub) {
+            sf_index lo = j * SF_SUB, hi = lo + SF_SUB < K ? lo + SF_SUB : K, c = 0;
+            if (whole_row) {
+                for (sf_index i = 0; i < SF_SUB; i++) c += run[lo + i] <= t;
+            } else {
+                c = sf_scan_above(SF_SUB, e + lo, cum[j - 1], t);
+            }
+            if (lo + c < hi) k = lo + c;
+        }
+        value[s * stride] = (int64_t)(k >= 0 ? k : SF_FN(row_invert)(K, e, cum, sup, t));
     }
 }
 
@@ -257,14 +256,14 @@ static void SF_FN(row_draws_one_super)(sf_index K, sf_index S, sf_index stride,
  * vectorised for the machine. */
 SF_CLONES
 static void SF_FN(row_sample)(sf_index K, sf_index S, sf_index stride, const SF_T *l,
-                              double *nm, double *e, double *cum, double *sup,
+                              double *nm, double *e, double *cum, double *sup, double *run,
                               int fill_norm, const double *u, int64_t *value,
                               SF_T *log_prob)
 {
     double total = SF_FN(row_exp_cum)(K, l, nm[0], e, cum, sup);
     if (fill_norm) nm[1] = log(total);
     if (K <= SF_SUB * SF_SUPER) {
-        SF_FN(row_draws_one_super)(K, S, stride, e, cum, sup, total, u, value);
+        SF_FN(row_draws_one_super)(K, S, stride, e, cum, sup, total, run, u, value);
     } else {
         for (sf_index s = 0; s < S; s++)
             value[s * stride] = (int64_t)SF_FN(row_invert)(K, e, cum, sup, u[s * stride] * total);
@@ -479,10 +478,10 @@ static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, 
                               sf_index *bad)
 {
     if (lo >= hi) return SF_OK;
-    /* e (zero past K up to a whole sub-block, for the gathers of
-     * row_draws_one_super), a zero, then cum and sup */
+    /* e (zero past K up to a whole sub-block, for the running sums of
+     * row_draws_one_super), a zero, then cum, sup and the running sums */
     sf_index nsub = sf_sub_count(K), nsup = sf_super_count(K), Kp = nsub * SF_SUB;
-    double *e = (double *)calloc((size_t)(Kp + 1 + nsub + nsup), sizeof(double));
+    double *e = (double *)calloc((size_t)(2 * Kp + 1 + nsub + nsup), sizeof(double));
     if (!e) return SF_ERR_NOMEM;
     int status = SF_OK;
     for (sf_index i = lo; i < hi; i++) {
@@ -505,7 +504,7 @@ static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, 
             continue;
         }
         SF_FN(row_sample)(K, S, B, l, nm, e, e + Kp + 1, e + Kp + 1 + nsub,
-                          fill_norm != SF_CAT_NORM_READY, uniform + i, value + i,
+                          e + Kp + 1 + nsub + nsup, fill_norm != SF_CAT_NORM_READY, uniform + i, value + i,
                           log_prob ? log_prob + i : NULL);
     }
     free(e);

@@ -511,14 +511,14 @@ def _c_sample(logits, uniform):
 
 @pytest.mark.parametrize("K", [1, 7, 8, 9, 64, 100, 511, 512])
 def test_sample_at_the_cumulative_boundaries(K):
-    """Rows of at most 512 classes are drawn in batches of eight draws by
-    branch-free counts; longer rows, one draw at a time by row_invert's
-    search. A row padded with
-    masked classes past 512 has the same running sums, so on the same
-    uniforms both must draw the same classes, including uniforms on and
-    one ulp either side of every class boundary (where the summation order
-    decides) and the extremes 0 and 1 - 2**-53, where the rare fallbacks
-    run. No masked class is ever drawn."""
+    """Rows of at most 512 classes are drawn by branch-free counts, over
+    running sums formed once for the row when the draws are many (S * 8 >= K)
+    or once per draw when they are few; longer rows, by row_invert's search.
+    A row padded with masked classes past 512 has the same running sums, so
+    on the same uniforms all three must draw the same classes, including
+    uniforms on and one ulp either side of every class boundary (where the
+    summation order decides) and the extremes 0 and 1 - 2**-53, where the
+    rare fallbacks run. No masked class is ever drawn."""
     rng = np.random.default_rng(K)
     logits = rng.normal(scale=3.0, size=(4, K))
     logits[1, rng.random(K) < 0.4] = -np.inf
@@ -535,6 +535,8 @@ def test_sample_at_the_cumulative_boundaries(K):
     padded = np.concatenate([logits, np.full((4, 600), -np.inf)], axis=1)
     short, long = _c_sample(logits, u), _c_sample(padded, u)
     np.testing.assert_array_equal(short, long)
+    one_at_a_time = np.concatenate([_c_sample(logits, u[j:j + 1]) for j in range(len(u))])
+    np.testing.assert_array_equal(one_at_a_time, short)
     rows = np.broadcast_to(np.arange(4), short.shape)
     assert np.isfinite(logits[rows, short]).all()
     # away from the boundaries, the class whose interval holds u
