@@ -124,7 +124,7 @@ static void SF_FN(tile_probs)(sf_index n, const SF_T *l, double *p, double *lp1,
     SF_SIMD
     for (sf_index j = 0; j < n; j++) {
         double t = (double)l[j];
-        double e = sf_exp(-fabs(t));
+        double e = sf_exp_nonpos(-fabs(t));
         double u = 1.0 + e;
         double log1pe = sf_log(u) - ((u - 1.0) - e) / u;   /* log1p(e) */
         p[j] = t >= 0.0 ? 1.0 / u : e / u;

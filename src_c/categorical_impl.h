@@ -106,7 +106,7 @@ static double SF_FN(row_entropy)(sf_index K, const SF_T *l, const double *nm)
     SF_SIMD_REDUCE(+, h)
     for (sf_index k = 0; k < K; k++) {
         double logp = ((double)l[k] - nm[0]) - nm[1];
-        double p = sf_exp(logp);
+        double p = sf_exp_nonpos(logp);
         h += p == 0.0 ? 0.0 : -p * logp;    /* a masked class adds 0; NaN propagates */
     }
     return h;
@@ -116,7 +116,7 @@ SF_CLONES
 static void SF_FN(row_probs)(sf_index K, const SF_T *l, const double *nm, SF_T *p)
 {
     SF_SIMD
-    for (sf_index k = 0; k < K; k++) p[k] = (SF_T)sf_exp(((double)l[k] - nm[0]) - nm[1]);
+    for (sf_index k = 0; k < K; k++) p[k] = (SF_T)sf_exp_nonpos(((double)l[k] - nm[0]) - nm[1]);
 }
 
 /* g[k] += -W p_k: the part of a weighted score that every sample shares. */
@@ -126,7 +126,7 @@ static void SF_FN(row_axpy_probs)(sf_index K, const SF_T *l, const double *nm,
 {
     SF_SIMD
     for (sf_index k = 0; k < K; k++)
-        g[k] = (SF_T)((double)g[k] - w_total * sf_exp(((double)l[k] - nm[0]) - nm[1]));
+        g[k] = (SF_T)((double)g[k] - w_total * sf_exp_nonpos(((double)l[k] - nm[0]) - nm[1]));
 }
 
 #ifndef SF_FIRST_ABOVE
@@ -392,7 +392,7 @@ int SF_FN(sf_cat_score)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
             for (sf_index k = 0; k < K; k++) out[k] = -out[k];
             int64_t v = value[s * B + i];
             if (v < 0 || v >= K) { bad = 1; continue; }
-            out[v] = (SF_T)(1.0 - sf_exp(SF_FN(row_logp)(l, v, norm + 2 * i)));
+            out[v] = (SF_T)(1.0 - sf_exp_nonpos(SF_FN(row_logp)(l, v, norm + 2 * i)));
         }
     }
     return bad ? SF_ERR_VALUE : SF_OK;

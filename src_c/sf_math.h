@@ -62,13 +62,14 @@ static inline double sf_exp(double x)
 }
 
 /*
- * exp(x) for x in [-inf, 0] (not NaN): the exponentials of a row's logits
- * less its maximum, the sampler's weights.  The reduction and polynomial of
- * sf_exp, with the checks that range makes needless left out: no overflow,
- * no NaN, and 2^n built in one step, as 2^(n + 64) (a normal number for every
- * n down to that of -746) times 2^-64, the last product rounding a
- * subnormal result once.  The same error as sf_exp over this range; x below
- * -746 (-inf included) gives 0.
+ * exp(x) for x in [-inf, 0] or NaN: the exponentials of a row's logits less
+ * its maximum, the log-probabilities, exp(-|t|) in the sigmoid.  The
+ * reduction and polynomial of sf_exp, with the checks that range makes
+ * needless left out: no overflow, and 2^n built in one step, as 2^(n + 64)
+ * (a normal number for every n down to that of -746) times 2^-64, the last
+ * product rounding a subnormal result once.  The same error as sf_exp over
+ * this range; x below -746 (-inf included) gives 0, and NaN propagates
+ * (the clamp keeps it).
  */
 static inline double sf_exp_nonpos(double x)
 {
@@ -76,7 +77,7 @@ static inline double sf_exp_nonpos(double x)
     const double ln2_hi = 0x1.62e42fee00000p-1;
     const double ln2_lo = 0x1.a39ef35793c76p-33;
     const double shifter = 0x1.8p52;
-    double xc = x > -746.0 ? x : -746.0;
+    double xc = x < -746.0 ? -746.0 : x;
     double t = __builtin_fma(xc, log2e, shifter);
     double n = t - shifter;
     uint64_t t_bits;
@@ -149,7 +150,7 @@ static inline double sf_softplus(double t)
 {
     /* log1p(e), e = exp(-|t|) in (0, 1]: log(u) for u = 1 + e, corrected
      * for the rounding of u */
-    double e = sf_exp(-fabs(t));
+    double e = sf_exp_nonpos(-fabs(t));
     double u = 1.0 + e;
     double lp = sf_log(u) - ((u - 1.0) - e) / u;
     return (t > 0.0 ? t : 0.0) + lp;
@@ -158,7 +159,7 @@ static inline double sf_softplus(double t)
 /* 1 / (1 + exp(-t)), written so that exp never overflows. */
 static inline double sf_sigmoid(double t)
 {
-    double e = sf_exp(-fabs(t));
+    double e = sf_exp_nonpos(-fabs(t));
     return t >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
 }
 

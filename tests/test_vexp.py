@@ -77,6 +77,7 @@ def test_nonpositive_exp_special_values_and_lanes():
     want = [0.0, 1.0, 1.0, math.exp(-745.1), 0.0, 0.0, 0.0, 1.0,
             math.exp(-708.3964185322641), math.exp(-708.4)]
     np.testing.assert_array_equal(vexp_nonpos(x), want)
+    assert np.isnan(vexp_nonpos(np.array([np.nan, -1.0, np.nan]))[[0, 2]]).all()
     for n in range(1, 40):
         x = np.linspace(-6, 0, n)
         assert ulps(vexp_nonpos(x), np.exp(x)).max() <= 2.0
