@@ -7,35 +7,25 @@
 #include <stdint.h>
 #include <string.h>
 
-/*
- * Vectorisable exp: a branch-free function that the compiler inlines into
- * simple loops and turns into SIMD code (loops marked `#pragma omp simd`
- * in functions compiled for several targets, see SF_CLONES).
- *
- * x = n ln2 + r with |r| <= ln2/2 (Cody-Waite reduction, ln2 split in two),
- * exp(r) by its Taylor polynomial of degree 13 (truncation error < 1e-17
- * relative), and 2^n applied in two halves so that results between the
- * smallest subnormal and the largest double are reached without overflow in
- * the scale.  Error within about 1 ulp of the correctly rounded exp over the
- * whole range (tested against libm); exp(-inf) = 0, exp(+inf) = inf, NaN
- * propagates.  The fused multiply-adds are explicit, so a target without
- * FMA computes them exactly too (more slowly).
- */
-static inline double sf_exp(double x)
+/* The reduction both exps share: x = n ln2 + r with |r| <= ln2/2
+ * (Cody-Waite, ln2 split in two so that n * ln2_hi is exact), returning r
+ * and, in *t, x / ln2 rounded to an integer n by adding 1.5 * 2^52 (whose
+ * low bits then hold n). */
+#define SF_EXP_SHIFTER 0x1.8p52
+static inline double sf_exp_reduce(double x, double *t)
 {
     const double log2e = 0x1.71547652b82fep0;
-    const double ln2_hi = 0x1.62e42fee00000p-1;   /* n * ln2_hi is exact */
+    const double ln2_hi = 0x1.62e42fee00000p-1;
     const double ln2_lo = 0x1.a39ef35793c76p-33;
-    const double shifter = 0x1.8p52;               /* rounds to an integer */
-    double xc = x > 709.8 ? 709.8 : x;
-    xc = xc < -746.0 ? -746.0 : xc;
-    double t = __builtin_fma(xc, log2e, shifter);
-    double n = t - shifter;
-    int64_t t_bits, s_bits;
-    memcpy(&t_bits, &t, sizeof t);
-    memcpy(&s_bits, &shifter, sizeof shifter);
-    int64_t ni = t_bits - s_bits;                  /* n as an integer */
-    double r = __builtin_fma(-n, ln2_lo, __builtin_fma(-n, ln2_hi, xc));
+    *t = __builtin_fma(x, log2e, SF_EXP_SHIFTER);
+    double n = *t - SF_EXP_SHIFTER;
+    return __builtin_fma(-n, ln2_lo, __builtin_fma(-n, ln2_hi, x));
+}
+
+/* exp(r) for |r| <= ln2/2 by its Taylor polynomial of degree 13
+ * (truncation error < 1e-17 relative), by Horner's rule. */
+static inline double sf_exp_poly(double r)
+{
     double p = 1.0 / 6227020800.0;
     p = __builtin_fma(p, r, 1.0 / 479001600.0);
     p = __builtin_fma(p, r, 1.0 / 39916800.0);
@@ -49,7 +39,33 @@ static inline double sf_exp(double x)
     p = __builtin_fma(p, r, 1.0 / 6.0);
     p = __builtin_fma(p, r, 0.5);
     p = __builtin_fma(p, r, 1.0);
-    p = __builtin_fma(p, r, 1.0);
+    return __builtin_fma(p, r, 1.0);
+}
+
+/*
+ * Vectorisable exp: a branch-free function that the compiler inlines into
+ * simple loops and turns into SIMD code (loops marked `#pragma omp simd`
+ * in functions compiled for several targets, see SF_CLONES).
+ *
+ * x = n ln2 + r (sf_exp_reduce), exp(r) by sf_exp_poly, and 2^n applied in
+ * two halves so that results between the smallest subnormal and the largest
+ * double are reached without overflow in the scale.  Error within about 1 ulp of the correctly rounded exp over the
+ * whole range (tested against libm); exp(-inf) = 0, exp(+inf) = inf, NaN
+ * propagates.  The fused multiply-adds are explicit, so a target without
+ * FMA computes them exactly too (more slowly).
+ */
+static inline double sf_exp(double x)
+{
+    const double shifter = SF_EXP_SHIFTER;
+    double xc = x > 709.8 ? 709.8 : x;
+    xc = xc < -746.0 ? -746.0 : xc;
+    double t;
+    double r = sf_exp_reduce(xc, &t);
+    int64_t t_bits, s_bits;
+    memcpy(&t_bits, &t, sizeof t);
+    memcpy(&s_bits, &shifter, sizeof shifter);
+    int64_t ni = t_bits - s_bits;                  /* n as an integer */
+    double p = sf_exp_poly(r);
     int64_t n1 = ni >> 1, n2 = ni - n1;
     /* shifted as unsigned: a NaN x makes n1 + 1023 out of range, and a
      * signed left shift of it would be undefined behaviour */
@@ -73,30 +89,12 @@ static inline double sf_exp(double x)
  */
 static inline double sf_exp_nonpos(double x)
 {
-    const double log2e = 0x1.71547652b82fep0;
-    const double ln2_hi = 0x1.62e42fee00000p-1;
-    const double ln2_lo = 0x1.a39ef35793c76p-33;
-    const double shifter = 0x1.8p52;
     double xc = x < -746.0 ? -746.0 : x;
-    double t = __builtin_fma(xc, log2e, shifter);
-    double n = t - shifter;
+    double t;
+    double r = sf_exp_reduce(xc, &t);
     uint64_t t_bits;
     memcpy(&t_bits, &t, sizeof t);
-    double r = __builtin_fma(-n, ln2_lo, __builtin_fma(-n, ln2_hi, xc));
-    double p = 1.0 / 6227020800.0;
-    p = __builtin_fma(p, r, 1.0 / 479001600.0);
-    p = __builtin_fma(p, r, 1.0 / 39916800.0);
-    p = __builtin_fma(p, r, 1.0 / 3628800.0);
-    p = __builtin_fma(p, r, 1.0 / 362880.0);
-    p = __builtin_fma(p, r, 1.0 / 40320.0);
-    p = __builtin_fma(p, r, 1.0 / 5040.0);
-    p = __builtin_fma(p, r, 1.0 / 720.0);
-    p = __builtin_fma(p, r, 1.0 / 120.0);
-    p = __builtin_fma(p, r, 1.0 / 24.0);
-    p = __builtin_fma(p, r, 1.0 / 6.0);
-    p = __builtin_fma(p, r, 0.5);
-    p = __builtin_fma(p, r, 1.0);
-    p = __builtin_fma(p, r, 1.0);
+    double p = sf_exp_poly(r);
     /* t's low bits hold n (shifter's low 12 bits are zero), so t_bits << 52
      * is n << 52 modulo 2^64 */
     uint64_t s_bits = (t_bits << 52) + ((uint64_t)(1023 + 64) << 52);
