@@ -250,27 +250,36 @@ static void SF_FN(row_draws_one_super)(sf_index K, sf_index S, sf_index stride,
     }
 }
 
-/* One row's S draws from the uniforms u[0], u[stride], ... into value and
- * log_prob (if not NULL) at the same stride, with the row's log-sum put in
- * nm[1] first if fill_norm.  A cloned function, so that the searches are
+/* One row's S draws from the uniforms u[0], u[stride], ... into value at
+ * the same stride, with the row's total (whose log is the log-sum) put in
+ * nm[1] if fill_norm.  A cloned function, so that the searches are
  * vectorised for the machine. */
 SF_CLONES
 static void SF_FN(row_sample)(sf_index K, sf_index S, sf_index stride, const SF_T *l,
                               double *nm, double *e, double *cum, double *sup, double *run,
-                              int fill_norm, const double *u, int64_t *value,
-                              SF_T *log_prob)
+                              int fill_norm, const double *u, int64_t *value)
 {
     double total = SF_FN(row_exp_cum)(K, l, nm[0], e, cum, sup);
-    if (fill_norm) nm[1] = log(total);
+    if (fill_norm) nm[1] = total;
     if (K <= SF_SUB * SF_SUPER) {
         SF_FN(row_draws_one_super)(K, S, stride, e, cum, sup, total, run, u, value);
     } else {
         for (sf_index s = 0; s < S; s++)
             value[s * stride] = (int64_t)SF_FN(row_invert)(K, e, cum, sup, u[s * stride] * total);
     }
-    if (log_prob)
-        for (sf_index s = 0; s < S; s++)
-            log_prob[s * stride] = (SF_T)SF_FN(row_logp)(l, (sf_index)value[s * stride], nm);
+}
+
+/* nm[1] = log(nm[1]) for the n normalisers from nm (the totals row_sample
+ * left), all rows at once, so that the logs are vectorised; an invalid
+ * row's NaN stays. */
+SF_CLONES
+static void SF_FN(rows_log_total)(sf_index n, double *nm)
+{
+    SF_SIMD
+    for (sf_index i = 0; i < n; i++) {
+        double t = nm[2 * i + 1];
+        nm[2 * i + 1] = t == t ? sf_log(t) : t;
+    }
 }
 
 /* Rows [lo, hi) of sf_cat_prepare: the status of the first invalid row
@@ -329,7 +338,8 @@ int SF_FN(sf_cat_log_normalizer)(sf_index B, sf_index K, const SF_T *logits,
         for (sf_index i = 0; i < B; i++) {
             double *nm = norm + 2 * i;
             if (!e || nm[0] != nm[0]) continue;       /* an invalid row stays NaN */
-            nm[1] = log(SF_FN(row_exp_cum)(K, logits + i * K, nm[0], e, e + K, e + K + nsub));
+            double total = SF_FN(row_exp_cum)(K, logits + i * K, nm[0], e, e + K, e + K + nsub);
+            nm[1] = sf_log(total);
         }
         free(e);
     }
@@ -504,10 +514,20 @@ static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, 
             continue;
         }
         SF_FN(row_sample)(K, S, B, l, nm, e, e + Kp + 1, e + Kp + 1 + nsub,
-                          e + Kp + 1 + nsub + nsup, fill_norm != SF_CAT_NORM_READY, uniform + i, value + i,
-                          log_prob ? log_prob + i : NULL);
+                          e + Kp + 1 + nsub + nsup, fill_norm != SF_CAT_NORM_READY,
+                          uniform + i, value + i);
     }
     free(e);
+    if (fill_norm != SF_CAT_NORM_READY) SF_FN(rows_log_total)(hi - lo, norm + 2 * lo);
+    if (log_prob) {
+        for (sf_index i = lo; i < hi; i++) {
+            const double *nm = norm + 2 * i;
+            if (nm[0] != nm[0]) continue;
+            for (sf_index s = 0; s < S; s++)
+                log_prob[s * B + i] =
+                    (SF_T)SF_FN(row_logp)(logits + i * K, (sf_index)value[s * B + i], nm);
+        }
+    }
     return status;
 }
 

@@ -49,9 +49,9 @@ static inline double sf_exp_poly(double r)
  *
  * x = n ln2 + r (sf_exp_reduce), exp(r) by sf_exp_poly, and 2^n applied in
  * two halves so that results between the smallest subnormal and the largest
- * double are reached without overflow in the scale.  Error within about 1 ulp of the correctly rounded exp over the
- * whole range (tested against libm); exp(-inf) = 0, exp(+inf) = inf, NaN
- * propagates.  The fused multiply-adds are explicit, so a target without
+ * double are reached without overflow in the scale.  Error within about
+ * 1 ulp of the correctly rounded exp over the whole range (tested against
+ * libm); exp(-inf) = 0, exp(+inf) = inf, NaN propagates.  The fused multiply-adds are explicit, so a target without
  * FMA computes them exactly too (more slowly).
  */
 static inline double sf_exp(double x)
