@@ -21,6 +21,9 @@ from scorefast._common cimport (check_status, fill_uniform_locked, get_bitgen, a
                                 PyThreadState, release_gil, restore_gil, is_block,
                                 check_finite_data)
 
+cdef extern from "advantages.h" nogil:
+    int sf_baseline_is_centred(int kind)     # an inline helper, not part of the C API
+
 cdef enum:
     F64 = cnp.NPY_DOUBLE
     I64 = cnp.NPY_INT64
@@ -497,10 +500,9 @@ cdef class StepCore:
         cdef const int64_t *v = <const int64_t *> cnp.PyArray_DATA(V)
         cdef int n_threads = _step_threads
         # a centred baseline never reads the probabilities (see sf_cat_reinforce)
-        cdef bint centred = (self._kind == SF_BASE_MEAN or self._kind == SF_BASE_LOO or
-                             self._kind == SF_BASE_GROUP)
+        cdef Py_ssize_t work = S * B * (1 if sf_baseline_is_centred(self._kind) else K)
         if S * B:
-            gil = release_gil(S * B * (1 if centred else K) >= NOGIL_MIN_WORK)
+            gil = release_gil(work >= NOGIL_MIN_WORK)
             if t == F64:
                 status = sf_cat_reinforce_d(S, B, K, <const double *> l, nm, v,
                                             <const double *> r, self._kind, self._c,
