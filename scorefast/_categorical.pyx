@@ -18,7 +18,7 @@ from numpy.random cimport bitgen_t
 from numpy.random import Generator as _Generator
 from scorefast._common cimport (check_status, fill_uniform_locked, get_bitgen, as_array,
                                 real_type, data_of, data1, data2, opt_data2, NOGIL_MIN_WORK,
-                                PyThreadState, release_gil, restore_gil, is_block,
+                                PyThreadState, release_gil, restore_gil, as_block,
                                 check_finite_data)
 
 cdef extern from "advantages.h" nogil:
@@ -481,9 +481,7 @@ cdef class StepCore:
         cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(V)
         cdef Py_ssize_t S = self._S, K = cnp.PyArray_DIM(L, cnp.PyArray_NDIM(L) - 1)
         cdef Py_ssize_t B = cnp.PyArray_SIZE(V) // S if S else 0
-        if not is_block(rewards, t, V, nd):
-            rewards = self._support.as_rewards(rewards, (<object> V).shape, (<object> L).dtype)
-        cdef cnp.ndarray R = <cnp.ndarray> rewards
+        cdef cnp.ndarray R = <cnp.ndarray> as_block(rewards, t, V, nd, self._support)
         cdef const void *r = cnp.PyArray_DATA(R)
         cdef int status = SF_OK
         cdef PyThreadState *gil

@@ -193,6 +193,33 @@ cdef inline bint is_block(object a, int typenum, cnp.ndarray like, int nd):
     return True
 
 
+cdef inline object as_block(object a, int typenum, cnp.ndarray like, int nd,
+                            object support):
+    """a as an array the kernels take (see is_block): a itself when it is
+    one; a real ndarray that broadcasts to like.shape[:nd] (a reward per row
+    repeated over the row, say), copied into a new block in C; anything else
+    through support.as_rewards, which converts it or raises naming it."""
+    if is_block(a, typenum, like, nd):
+        return a
+    cdef cnp.ndarray arr, block
+    cdef int j, na
+    cdef cnp.npy_intp n
+    if cnp.PyArray_Check(a):
+        arr = <cnp.ndarray> a
+        na = cnp.PyArray_NDIM(arr)
+        if na <= nd and (cnp.PyArray_ISFLOAT(arr) or cnp.PyArray_ISINTEGER(arr) or
+                         cnp.PyArray_ISBOOL(arr)):
+            for j in range(na):
+                n = cnp.PyArray_DIM(arr, na - 1 - j)
+                if n != 1 and n != cnp.PyArray_DIM(like, nd - 1 - j):
+                    break
+            else:
+                block = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(like), typenum, 0)
+                cnp.PyArray_CopyInto(block, arr)
+                return block
+    return support.as_rewards(a, (<object> like).shape[:nd], cnp.PyArray_DescrFromType(typenum))
+
+
 cdef inline int check_finite_data(int typenum, const void *p, Py_ssize_t n,
                                   str name) except -1:
     """Raise ValueError if the n reals at p (float64 for NPY_DOUBLE, else

@@ -13,7 +13,7 @@ from numpy.random cimport bitgen_t
 from numpy.random import Generator as _Generator
 from scorefast._common cimport (check_status, draw_key, draw_key_locked, get_bitgen, as_array,
                                 real_type, data1, data2, opt_data2, data3, NOGIL_MIN_WORK,
-                                PyThreadState, release_gil, restore_gil, is_block,
+                                PyThreadState, release_gil, restore_gil, as_block,
                                 check_finite_data)
 
 cdef enum:
@@ -387,10 +387,21 @@ cdef class StepCore:
         cdef cnp.ndarray L = <cnp.ndarray> self._loc, X = <cnp.ndarray> self._x
         cdef cnp.ndarray SC = <cnp.ndarray> self._scale
         cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(X) - self._event
-        cdef Py_ssize_t S = self._S, M = self._M, D = self._D
-        if not is_block(rewards, t, X, nd):
-            rewards = self._support.as_rewards(rewards, (<object> X).shape[:nd], (<object> L).dtype)
-        cdef cnp.ndarray R = <cnp.ndarray> rewards
+        cdef Py_ssize_t S = self._S, M = self._M, D = self._D, n = S * M
+        cdef int nr
+        # a Normal's rewards shared along the last axis (shape (..., 1), one
+        # per row of a policy's actions): the rows are the kernel's items, as
+        # DiagNormal's events are, one advantage per row and sample instead
+        # of one per coordinate; every coordinate gets the same terms
+        if not self._event and nd >= 2 and cnp.PyArray_DIM(X, nd - 1) > 1 and \
+                cnp.PyArray_Check(rewards):
+            nr = cnp.PyArray_NDIM(<cnp.ndarray> rewards)
+            if nr >= 1 and cnp.PyArray_DIM(<cnp.ndarray> rewards, nr - 1) == 1:
+                D = cnp.PyArray_DIM(X, nd - 1)
+                M //= D
+                nd -= 1
+                rewards = rewards[..., 0]
+        cdef cnp.ndarray R = <cnp.ndarray> as_block(rewards, t, X, nd, self._support)
         cdef const void *r = cnp.PyArray_DATA(R)
         cdef int status = SF_OK
         cdef PyThreadState *gil
@@ -403,7 +414,7 @@ cdef class StepCore:
         else:
             g_loc, g_log_scale = self._support.check_out(out, "out", L,
                                                          (L, SC, R, X), True)
-        cdef double factor = 1.0 / (S * M) if self._mean and S * M else 1.0
+        cdef double factor = 1.0 / n if self._mean and n else 1.0
         cdef void *gl = cnp.PyArray_DATA(<cnp.ndarray> g_loc)
         cdef void *gs = cnp.PyArray_DATA(<cnp.ndarray> g_log_scale)
         cdef const void *l = cnp.PyArray_DATA(L)

@@ -190,6 +190,8 @@ def _step(family, n_samples, baseline, antithetic=False):
     import scorefast
     if family == "categorical":
         return scorefast.CategoricalStep(n_samples, baseline)
+    if family == "normal":
+        return scorefast.NormalStep(n_samples, baseline)
     return scorefast.DiagNormalStep(n_samples, baseline, antithetic=antithetic)
 
 
@@ -878,9 +880,16 @@ def _g1a_floor(mu, log_sigma, N, rng):
 
 # -- P1 peers ---------------------------------------------------------------------
 def _p1_scorefast(loc, log_scale, A, rng, method=None):
+    if method in (None, "fast"):
+        # a NormalStep with one sample: the counter-based sampler and the
+        # gradient, the advantages as rewards (one per state, shared by its
+        # D coordinates), in one compiled call each
+        step = _step("normal", 1, "none")
+        x, logp = step.sample(loc, np.exp(log_scale), rng)
+        return (x[0], logp[0]) + step.grad(A[None, :, None])
     import scorefast
     d = scorefast.Normal(loc, np.exp(log_scale), copy=False)        # in place, as the others
-    x, logp = d.sample_and_log_prob((), rng, method=method or "fast")
+    x, logp = d.sample_and_log_prob((), rng, method=method)
     g_loc, g_ls = scorefast.reinforce_grad(d, x[None], A[None, :, None], baseline="none")
     return x, logp, g_loc, g_ls
 

@@ -192,7 +192,9 @@ class NormalStep(_GaussianStep):
     takes one reward per element (broadcastable to that shape) and returns
     the pair ``(d/dloc, d/dlog_scale)``, each of ``loc``'s shape, as
     :func:`scorefast.reinforce_grad` computes it for the same draws
-    (``out=`` a pair to accumulate into).
+    (``out=`` a pair to accumulate into). Rewards of shape ``(..., 1)``,
+    one per row of ``loc`` shared by its coordinates (a policy's advantage
+    per state), are summed row by row, without repeating them per element.
 
     Parameters
     ----------

@@ -14,6 +14,7 @@ import io
 import numpy as np
 import pytest
 
+import scorefast as sf
 from scorefast import _workloads
 
 CASES = [("C1", "tiny"), ("C1", "small"), ("C1", "medium"), ("B1", "small"),
@@ -121,3 +122,50 @@ def test_bench_command_prints_every_peer(workload, size):
     for name in peers:
         assert f" {name} " in text
     assert "summary" in text and "sf/floor" in text
+
+
+
+def _distribution_path(workload, inp, rng):
+    """A workload's step through the distributions and reinforce_grad, the
+    fast samplers: what the timed scorefast peer must return."""
+    if workload == "C1":
+        d = sf.Categorical(inp["L"])
+        a, logp = d.sample_and_log_prob(inp["S"], rng)
+        r = inp["R"][np.arange(inp["B"]), a]
+        return a, logp, sf.reinforce_grad(d, a, r, "loo")
+    if workload == "B1":
+        d = sf.Bernoulli(inp["L"])
+        x, logp = d.sample_and_log_prob(inp["S"], rng)
+        r = np.einsum("sid,id->si", x, inp["R"])
+        return x, logp, sf.reinforce_grad(d, x, r[..., None], "loo")
+    if workload in ("G1", "G1-antithetic"):
+        d = sf.DiagNormal(inp["mu"], np.exp(inp["log_sigma"]))
+        x, logp = d.sample_and_log_prob(inp["N"], rng, antithetic=workload != "G1")
+        t = x - x.dtype.type(1)
+        f = -np.einsum("nd,nd->n", t, t)
+        return (x, logp) + sf.reinforce_grad(d, x, f, "mean")
+    d = sf.Normal(inp["loc"], np.exp(inp["log_scale"]))
+    x, logp = d.sample_and_log_prob((), rng)
+    return (x, logp) + sf.reinforce_grad(d, x[None], inp["A"][None, :, None], "none")
+
+
+TIMED = [(w.name, size) for w in _workloads.WORKLOADS.values()
+         for size in ("tiny", "small", "medium") if size in w.sizes]
+
+
+@pytest.mark.parametrize("workload,size", TIMED, ids=[f"{w}-{s}" for w, s in TIMED])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_timed_scorefast_is_the_distribution_path(workload, size, dtype):
+    """What the bench times for scorefast (a prepared step where the workload
+    has one) returns, bit for bit, what the distributions and reinforce_grad
+    return on the same seed: the agreement checks above run the NumPy-draws
+    path, so this ties the timed one to them."""
+    w = _workloads.get_workload(workload)
+    inp = w.make_inputs(size, dtype)
+    got = w.peers["scorefast"].step(*w.call_args(inp, "scorefast"), np.random.default_rng(5))
+    want = _distribution_path(workload, inp, np.random.default_rng(5))
+    assert len(got) == len(want)
+    for g, r in zip(got, want):
+        g, r = np.asarray(g), np.asarray(r)
+        assert g.shape == r.shape and g.dtype == r.dtype
+        np.testing.assert_array_equal(g, r)

@@ -129,6 +129,52 @@ def test_inputs_off_the_fast_path_are_converted():
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("rshape", [(1, 4, 1), (4, 1), (1,), (), (2, 4, 1), (2, 1, 3)], ids=str)
+@pytest.mark.parametrize("baseline", ["none", "loo", 0.5])
+def test_broadcast_rewards_are_the_full_block(dtype, rshape, baseline):
+    """Rewards that broadcast to the draws' shape (one per state shared by its
+    coordinates, one per sample, a scalar) give what their full block gives,
+    bit for bit: a Normal's rewards of shape (..., 1) are summed row by row,
+    each coordinate with the same terms as its own reward would give."""
+    rng = np.random.default_rng(30)
+    loc = rng.normal(size=(4, 3)).astype(dtype)
+    scale = rng.uniform(0.5, 2.0, (4, 3)).astype(dtype)
+    step = NormalStep(2, baseline)
+    x, _ = step.sample(loc, scale, 31)
+    r = rng.normal(size=rshape).astype(dtype)
+    full = np.ascontiguousarray(np.broadcast_to(r, x.shape))
+    want = step.grad(full)
+    _same(step.grad(r), want)
+    _same(step.grad(r.astype(np.float64 if dtype == np.float32 else np.float32)),
+          step.grad(np.ascontiguousarray(np.broadcast_to(
+              r.astype(np.float64 if dtype == np.float32 else np.float32), x.shape))))
+    _same(want, sf.reinforce_grad(sf.Normal(loc, scale), x, full, baseline))
+
+    step = CategoricalStep(2, baseline)
+    a, _ = step.sample(loc, 32)
+    for cshape in [(4,), (1, 4), (2, 1), ()]:                  # per state, per sample, one
+        r = rng.normal(size=cshape).astype(dtype)
+        _same(step.grad(r), step.grad(np.ascontiguousarray(np.broadcast_to(r, a.shape))))
+    _same(step.grad(np.ones(4, bool)), step.grad(np.ones(a.shape, dtype)))
+    _same(step.grad(np.arange(4)), step.grad(np.broadcast_to(np.arange(4.0), a.shape)
+                                             .astype(dtype)))
+
+
+def test_broadcast_rewards_are_checked():
+    step = NormalStep(2)
+    step.sample(np.zeros((4, 3)), np.ones((4, 3)), 0)
+    for rewards, error, match in [
+        (np.zeros((3, 1)), ValueError, "rewards of shape"),
+        (np.zeros((2, 4, 2)), ValueError, "rewards of shape"),
+        (np.zeros((1, 2, 4, 3)), ValueError, "rewards of shape"),
+        (np.array([[np.nan], [0.0], [0.0], [0.0]]), ValueError, "rewards contains NaN"),
+        (np.full((4, 1), 1j), TypeError, "rewards"),
+    ]:
+        with pytest.raises(error, match=match):
+            step.grad(rewards)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_dtype_is_kept(dtype):
     step = CategoricalStep(2)
     a, logp = step.sample(np.zeros((3, 4), dtype), 0)
