@@ -106,7 +106,7 @@ class BuildPy(build_py):
 
 C_SOURCES = {
     "_categorical": ["categorical.c", "threads.c", "sf_math.c", "advantages.c"],
-    "_bernoulli": ["bernoulli.c"],
+    "_bernoulli": ["bernoulli.c", "advantages.c"],
     "_gaussian": ["gaussian.c", "advantages.c"],
 }
 # The cimportable C API: scorefast/capi.pxd and capi.pyx, generated from

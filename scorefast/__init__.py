@@ -18,7 +18,7 @@ from scorefast.es import centered_ranks, nes_utilities
 from scorefast.estimators import BASELINES, EMABaseline, advantages, reinforce_grad
 from scorefast.accumulate import GradientAccumulator
 from scorefast.noise import block_rng
-from scorefast.steps import CategoricalStep, DiagNormalStep, NormalStep
+from scorefast.steps import BernoulliStep, CategoricalStep, DiagNormalStep, NormalStep
 
 __all__ = [
     "__version__",
@@ -32,6 +32,7 @@ __all__ = [
     "EMABaseline",
     "reinforce_grad",
     "CategoricalStep",
+    "BernoulliStep",
     "NormalStep",
     "DiagNormalStep",
     "BASELINES",

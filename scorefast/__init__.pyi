@@ -1,6 +1,7 @@
 from scorefast._config import get_num_threads as get_num_threads
 from scorefast.accumulate import GradientAccumulator as GradientAccumulator
 from scorefast.noise import block_rng as block_rng
+from scorefast.steps import BernoulliStep as BernoulliStep
 from scorefast.steps import CategoricalStep as CategoricalStep
 from scorefast.steps import DiagNormalStep as DiagNormalStep
 from scorefast.steps import NormalStep as NormalStep
@@ -32,6 +33,7 @@ __all__ = [
     "EMABaseline",
     "reinforce_grad",
     "CategoricalStep",
+    "BernoulliStep",
     "NormalStep",
     "DiagNormalStep",
     "BASELINES",

@@ -5,6 +5,8 @@ Private: called by the public modules with C-contiguous float32/float64
 """
 from typing import Any
 
+from typing_extensions import disjoint_base
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -43,3 +45,11 @@ def sample(
     numpy_uniforms: bool,
     n_threads: int,
 ) -> None: ...
+
+@disjoint_base
+class StepCore:
+    """The compiled core of scorefast.BernoulliStep."""
+    def _configure(self, n_samples: int, kind: int, c: float, eps: float, ddof: float,
+                   mean: bool, validate: bool, support: Any) -> None: ...
+    def sample(self, logits: Any, rng: Any = None) -> tuple[NDArray[Any], NDArray[Any]]: ...
+    def grad(self, rewards: Any, out: NDArray[Any] | None = None) -> NDArray[Any]: ...

@@ -7,10 +7,15 @@ _common.pxd) before the GIL is released and the C kernel called.
 """
 from libc.stdlib cimport malloc, free
 
+cimport cython
 cimport numpy as cnp
+from numpy.random cimport bitgen_t
+from numpy.random import Generator as _Generator
 from scorefast._ckernels cimport *
-from scorefast._common cimport (check_status, draw_key, fill_uniform, as_array, real_type,
-                                data1, data2, opt_data2)
+from scorefast._common cimport (check_status, draw_key, draw_key_locked, fill_uniform,
+                                get_bitgen, as_array, real_type, data1, data2, opt_data2,
+                                NOGIL_MIN_WORK, PyThreadState, release_gil, restore_gil,
+                                as_block, check_finite_data)
 
 cdef enum:
     F64 = cnp.NPY_DOUBLE
@@ -187,3 +192,186 @@ def sample(logits, out, log_prob, object bit_generator, bint numpy_uniforms, int
                                  <float *> lp, n_threads)
     finally:
         free(uniform)
+
+
+# -- the prepared REINFORCE step -----------------------------------------------------------
+#: the kernels' thread count for the step, kept equal to
+#: scorefast.get_num_threads() by scorefast._config
+cdef int _step_threads = 1
+
+
+def _set_step_threads(int n):
+    """Set the thread count the step passes to the kernels."""
+    global _step_threads
+    _step_threads = n
+
+
+@cython.auto_pickle(False)
+cdef class StepCore:
+    """The compiled core of scorefast.BernoulliStep (scorefast/steps.py, which
+    documents it): a sample and the gradient of a REINFORCE step, each in
+    one call that converts and checks its arguments, releases the GIL and
+    runs the kernels, as the categorical step's core does.  sample keeps
+    the logits and the draws for grad."""
+    cdef Py_ssize_t _S
+    cdef int _kind
+    cdef double _c, _eps, _ddof
+    cdef bint _mean, _validate
+    cdef object _support
+    cdef object _logits, _x             # the logits and draws of the last sample
+    # the bit generator of the last rng, as in the categorical step
+    cdef object _generator, _bit_generator
+    cdef bitgen_t *_bitgen
+
+    def _configure(self, Py_ssize_t n_samples, int kind, double c, double eps, double ddof,
+                   bint mean, bint validate, support):
+        self._S = n_samples
+        self._kind = kind
+        self._c = c
+        self._eps = eps
+        self._ddof = ddof
+        self._mean = mean
+        self._validate = validate
+        self._support = support
+
+    cdef object _source(self, object rng, bitgen_t **bitgen):
+        """The bit generator of rng and its C interface, as the categorical
+        step's _source gives them."""
+        if rng is self._generator and rng is not None:
+            bitgen[0] = self._bitgen
+            return self._bit_generator
+        bit_generator = self._support.bit_generator(rng)
+        bitgen[0] = get_bitgen(bit_generator)
+        self._bitgen = bitgen[0]
+        self._bit_generator = bit_generator
+        self._generator = rng if type(rng) is _Generator else None
+        return bit_generator
+
+    def sample(self, logits, rng=None):
+        """Draw ``n_samples`` values per element, with their log-probabilities.
+
+        Parameters
+        ----------
+        logits : array_like
+            float32 is kept, other real dtypes become float64; used in place
+            when C-contiguous, and kept for ``grad``.
+        rng : None, int or numpy.random.Generator
+            A Generator is advanced (one 64-bit draw keys the counter-based
+            uniforms); a seed makes the draws reproducible.
+
+        Returns
+        -------
+        x : ndarray
+            0 and 1 in the logits' dtype, shape ``(n_samples,) + logits.shape``.
+        log_prob : ndarray
+            The same dtype and shape.
+        """
+        cdef cnp.ndarray L
+        if not (cnp.PyArray_Check(logits) and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> logits)
+                and (cnp.PyArray_TYPE(<cnp.ndarray> logits) == F64 or
+                     cnp.PyArray_TYPE(<cnp.ndarray> logits) == cnp.NPY_FLOAT)):
+            logits = self._support.as_params(logits, "logits", copy=False)
+        L = <cnp.ndarray> logits
+        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(L), j
+        cdef Py_ssize_t S = self._S, N = cnp.PyArray_SIZE(L)
+        cdef const void *l = cnp.PyArray_DATA(L)
+        cdef sf_index bad = -1
+        cdef int status = SF_OK
+        cdef PyThreadState *gil
+        if self._validate and N:
+            gil = release_gil(N >= NOGIL_MIN_WORK)
+            if t == F64:
+                status = sf_bern_check_d(N, <const double *> l, &bad)
+            else:
+                status = sf_bern_check_f(N, <const float *> l, &bad)
+            restore_gil(gil)
+            if status != SF_OK:
+                check_status(SF_ERR_INF if status == SF_ERR_POSINF else status,
+                             f"logits (element {bad})")
+        cdef cnp.npy_intp dims[33]
+        dims[0] = S
+        for j in range(nd):
+            dims[j + 1] = cnp.PyArray_DIM(L, j)
+        cdef bitgen_t *bitgen
+        bit_generator = self._source(rng, &bitgen)
+        cdef int n_threads = _step_threads
+        cdef cnp.ndarray x = cnp.PyArray_EMPTY(nd + 1, dims, t, 0)
+        cdef cnp.ndarray log_prob = cnp.PyArray_EMPTY(nd + 1, dims, t, 0)
+        cdef void *xs = cnp.PyArray_DATA(x)
+        cdef void *lp = cnp.PyArray_DATA(log_prob)
+        cdef unsigned long long key = draw_key_locked(bitgen, bit_generator.lock)
+        if S * N:
+            gil = release_gil(S * N >= NOGIL_MIN_WORK)
+            if t == F64:
+                sf_bern_sample_d(S, N, <const double *> l, NULL, key, <double *> xs,
+                                 <double *> lp, n_threads)
+            else:
+                sf_bern_sample_f(S, N, <const float *> l, NULL, key, <float *> xs,
+                                 <float *> lp, n_threads)
+            restore_gil(gil)
+        self._logits = L
+        self._x = x
+        return x, log_prob
+
+    def grad(self, rewards, out=None):
+        """The REINFORCE gradient with respect to the logits of the last sample.
+
+        Parameters
+        ----------
+        rewards : array_like
+            One reward per value, broadcastable to the values' shape; a last
+            axis of size 1 shares a reward along the logits' last axis.
+        out : ndarray, optional
+            Accumulate into ``out`` (the logits' shape and dtype).
+
+        Returns
+        -------
+        ndarray
+            The logits' shape and dtype (``out`` when given).
+        """
+        if self._x is None:
+            raise RuntimeError("grad needs a sample: call sample(logits, rng) first")
+        # the state of the last sample, read at once (a step shared between
+        # threads may sample again while this call runs Python code)
+        cdef cnp.ndarray L = <cnp.ndarray> self._logits, X = <cnp.ndarray> self._x
+        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(X), nr
+        cdef Py_ssize_t S = self._S, N = cnp.PyArray_SIZE(L), M = N, D = 1
+        # rewards shared along the last axis (shape (..., 1)): one advantage
+        # per row and sample, as Bernoulli's reinforce_grad takes them
+        if nd >= 2 and cnp.PyArray_DIM(X, nd - 1) > 1 and cnp.PyArray_Check(rewards):
+            nr = cnp.PyArray_NDIM(<cnp.ndarray> rewards)
+            if nr >= 1 and cnp.PyArray_DIM(<cnp.ndarray> rewards, nr - 1) == 1:
+                D = cnp.PyArray_DIM(X, nd - 1)
+                M = N // D
+                nd -= 1
+                rewards = rewards[..., 0]
+        cdef cnp.ndarray R = <cnp.ndarray> as_block(rewards, t, X, nd, self._support)
+        cdef const void *r = cnp.PyArray_DATA(R)
+        cdef int status = SF_OK
+        cdef PyThreadState *gil
+        if self._validate:
+            check_finite_data(t, r, S * M, "rewards")
+        if out is None:
+            out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+        else:
+            self._support.check_out(out, "out", L, (L, R, X), False)
+        cdef double scale = 1.0 / (S * N) if self._mean and S * N else 1.0
+        cdef void *g = cnp.PyArray_DATA(<cnp.ndarray> out)
+        cdef const void *l = cnp.PyArray_DATA(L)
+        cdef const void *xs = cnp.PyArray_DATA(X)
+        cdef int n_threads = _step_threads
+        if S * N:
+            gil = release_gil(S * N >= NOGIL_MIN_WORK)
+            if t == F64:
+                status = sf_bern_reinforce_d(S, M, D, <const double *> l, <const double *> xs,
+                                             <const double *> r, self._kind, self._c,
+                                             self._eps, self._ddof, scale, <double *> g,
+                                             n_threads)
+            else:
+                status = sf_bern_reinforce_f(S, M, D, <const float *> l, <const float *> xs,
+                                             <const float *> r, self._kind, self._c,
+                                             self._eps, self._ddof, scale, <float *> g,
+                                             n_threads)
+            restore_gil(gil)
+            check_status(status, "the values of the last sample")
+        return out

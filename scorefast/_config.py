@@ -5,7 +5,7 @@ row is computed in a fixed order by one thread.
 """
 import os
 
-from scorefast import _categorical, _gaussian
+from scorefast import _bernoulli, _categorical, _gaussian
 
 __all__ = ["get_num_threads", "set_num_threads"]
 
@@ -39,6 +39,7 @@ def _publish():
     n = get_num_threads()
     _categorical._set_step_threads(n)
     _gaussian._set_step_threads(n)
+    _bernoulli._set_step_threads(n)
 
 
 def get_num_threads():

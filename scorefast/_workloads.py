@@ -190,6 +190,8 @@ def _step(family, n_samples, baseline, antithetic=False):
     import scorefast
     if family == "categorical":
         return scorefast.CategoricalStep(n_samples, baseline)
+    if family == "bernoulli":
+        return scorefast.BernoulliStep(n_samples, baseline)
     if family == "normal":
         return scorefast.NormalStep(n_samples, baseline)
     return scorefast.DiagNormalStep(n_samples, baseline, antithetic=antithetic)
@@ -396,9 +398,15 @@ def _c1_floor(L, R, S, rng):
 
 # -- B1 peers ---------------------------------------------------------------------
 def _b1_scorefast(L, R, S, rng, method=None):
+    if method in (None, "fast"):
+        # a BernoulliStep: the counter-based sampler and the gradient (one
+        # reward per row, shared by its D coordinates) in one compiled call each
+        step = _step("bernoulli", S, "loo")
+        x, logp = step.sample(L, rng)
+        return x, logp, step.grad(_b1_rewards(R, x)[..., None])
     import scorefast
     d = scorefast.Bernoulli(L, copy=False)            # in place, as the other peers
-    x, logp = d.sample_and_log_prob(S, rng, method=method or "fast")
+    x, logp = d.sample_and_log_prob(S, rng, method=method)
     r = _b1_rewards(R, x)
     G = scorefast.reinforce_grad(d, x, r[..., None], baseline="loo")
     return x, logp, G

@@ -30,13 +30,13 @@ import sys
 
 import numpy as np
 
-from scorefast import _categorical, _gaussian
+from scorefast import _bernoulli, _categorical, _gaussian
 from scorefast._validation import aligned, as_generator, as_params
 from scorefast.distributions import check_grad_out
 from scorefast.estimators import _check_eps_ddof, _is_constant, _KERNEL_BASELINES
 from scorefast.gaussian import _param_dtype
 
-__all__ = ["CategoricalStep", "NormalStep", "DiagNormalStep"]
+__all__ = ["CategoricalStep", "BernoulliStep", "NormalStep", "DiagNormalStep"]
 
 
 # -- what the compiled cores call off their fast paths (this module is their support) ------
@@ -160,6 +160,52 @@ class CategoricalStep(_Step, _categorical.StepCore):
     ``sample`` reads them once: each row is validated, normalised and drawn
     from in one pass, after the uniforms are drawn, so invalid logits raise
     with the Generator advanced as by a successful call.
+    """
+
+    def __init__(self, n_samples, baseline="loo", reduction="mean", *, eps=1e-8, ddof=0,
+                 validate=True):
+        n, kind, c, eps, ddof, mean = _configuration(n_samples, baseline, reduction, eps, ddof)
+        self._configure(n, kind, c, eps, ddof, mean, bool(validate), _SUPPORT)
+        self._config = (n, baseline, reduction)
+
+
+class BernoulliStep(_Step, _bernoulli.StepCore):
+    r"""A REINFORCE step for independent binary actions over logits.
+
+    ``sample(logits, rng)`` draws ``n_samples`` values per element and
+    returns ``(x, log_prob)``, each of shape ``(n_samples,) + logits.shape``
+    in the logits' dtype: the draws and log-probabilities of
+    ``Bernoulli(logits).sample_and_log_prob(n_samples, rng)`` (the
+    counter-based sampler, ``method="fast"``). ``grad(rewards, out=None)``
+    takes one reward per value (broadcastable to their shape; a last axis
+    of size 1 shares a reward along the logits' last axis, one per row of
+    a multi-binary action) and returns the score-function gradient with
+    respect to the logits,
+
+    .. math:: g = \frac{1}{N} \sum_{s, j} (f_{sj} - b_{sj})\,
+              (x_{sj} - \sigma(\ell_j)),
+
+    as :func:`scorefast.reinforce_grad` computes it for the same draws;
+    ``out=`` accumulates into an array of the logits' shape and dtype.
+
+    Parameters
+    ----------
+    n_samples : int
+        Values drawn per element at each ``sample``.
+    baseline : {"loo", "mean", "group", "none"} or float
+        As for :func:`scorefast.reinforce_grad`, over the samples of each
+        reward's element (or row).
+    reduction : {"mean", "sum"}
+    eps, ddof : float
+        The ``"group"`` baseline's, as for :func:`scorefast.advantages`.
+    validate : bool, default True
+        Check the logits (NaN, inf) and the rewards (NaN, inf) at every
+        call; without, NaN propagates.
+
+    Notes
+    -----
+    The logits are used in place (float32 kept, C-contiguous float arrays
+    without a copy) and must not change between ``sample`` and ``grad``.
     """
 
     def __init__(self, n_samples, baseline="loo", reduction="mean", *, eps=1e-8, ddof=0,

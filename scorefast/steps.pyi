@@ -6,7 +6,7 @@ import numpy.typing as npt
 
 from scorefast._typing import FloatArray, IntArray, RNGLike
 
-__all__ = ["CategoricalStep", "NormalStep", "DiagNormalStep"]
+__all__ = ["CategoricalStep", "BernoulliStep", "NormalStep", "DiagNormalStep"]
 
 _StepBaseline = Literal["none", "mean", "loo", "group"] | float
 
@@ -34,6 +34,14 @@ class CategoricalStep(_Step):
                  ddof: float = 0, validate: bool = True) -> None: ...
     def sample(self, logits: npt.ArrayLike,
                rng: RNGLike = None) -> tuple[IntArray, FloatArray]: ...
+    def grad(self, rewards: npt.ArrayLike, out: FloatArray | None = None) -> FloatArray: ...
+
+class BernoulliStep(_Step):
+    def __init__(self, n_samples: int, baseline: _StepBaseline = "loo",
+                 reduction: Literal["mean", "sum"] = "mean", *, eps: float = 1e-8,
+                 ddof: float = 0, validate: bool = True) -> None: ...
+    def sample(self, logits: npt.ArrayLike,
+               rng: RNGLike = None) -> tuple[FloatArray, FloatArray]: ...
     def grad(self, rewards: npt.ArrayLike, out: FloatArray | None = None) -> FloatArray: ...
 
 class _GaussianStep(_Step):

@@ -192,39 +192,54 @@ int SF_FN(sf_bern_score)(sf_index S, sf_index N, const SF_T *logits,
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
+/* Work items [lo, hi) of sf_bern_reinforce (item t: tile t % tiles of
+ * row t / tiles), with their own scratch. */
+static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index M,
+                                  sf_index D, sf_index tiles, const SF_T *logits,
+                                  const SF_T *value, const SF_T *rewards, int kind, double c,
+                                  double eps, double ddof, double scale, SF_T *grad)
+{
+    if (lo >= hi) return SF_OK;
+    double *acc = (double *)malloc((size_t)(SF_TILE + S + 1) * sizeof(double));
+    if (!acc) return SF_ERR_NOMEM;
+    double *adv = acc + SF_TILE;
+    for (sf_index t = lo; t < hi; t++) {
+        sf_index m = t / tiles, d0 = (t % tiles) * SF_TILE;
+        sf_index n = D - d0 < SF_TILE ? D - d0 : SF_TILE;
+        double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps, ddof, scale,
+                                                  adv);
+        for (sf_index d = 0; d < n; d++) acc[d] = 0.0;
+        for (sf_index s = 0; s < S; s++)
+            SF_FN(row_axpy_value)(n, adv[s], value + (s * M + m) * D + d0, acc);
+        SF_FN(row_finish_grad)(n, logits + m * D + d0, w_total, acc, grad + m * D + d0);
+    }
+    free(acc);
+    return SF_OK;
+}
+
 int SF_FN(sf_bern_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *logits,
                              const SF_T *value, const SF_T *rewards, int kind, double c,
                              double eps, double ddof, double scale, SF_T *grad,
                              int n_threads)
 {
     int nomem = 0;
-    (void)n_threads;
     /* every value checked first: a failed call leaves grad untouched */
     if (SF_FN(row_check_value)(S * M * D, value)) return SF_ERR_VALUE;
     /* grad[m, d] += sum_s a[s, m] (x[s, m, d] - p[m, d])
-     *            = sum_s a[s, m] x[s, m, d] - W[m] p[m, d], W = 0 when centred */
-    sf_index tiles = (D + SF_TILE - 1) / SF_TILE;
-    /* tiles of coordinates, so a few long rows still spread over the
-     * threads; each coordinate's sum over samples runs in order in one tile */
-#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
-    if (n_threads > 1 && S * M * D >= SF_PARALLEL_MIN_WORK)
+     *            = sum_s a[s, m] x[s, m, d] - W[m] p[m, d], W = 0 when centred;
+     * items are tiles of coordinates, so a few long rows still spread over
+     * the threads; each coordinate's sum over samples runs in order in one
+     * item */
+    sf_index tiles = (D + SF_TILE - 1) / SF_TILE, items = M * tiles;
+    if (n_threads <= 1 || S * M * D < SF_PARALLEL_MIN_WORK)
+        return SF_FN(reinforce_items)(0, items, S, M, D, tiles, logits, value, rewards, kind,
+                                      c, eps, ddof, scale, grad);
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem)
     {
-        double *acc = (double *)malloc((size_t)(SF_TILE + S + 1) * sizeof(double));
-        if (!acc) nomem = 1;
-#pragma omp for schedule(static)
-        for (sf_index t = 0; t < M * tiles; t++) {
-            if (!acc) continue;
-            sf_index m = t / tiles, d0 = (t % tiles) * SF_TILE;
-            sf_index n = D - d0 < SF_TILE ? D - d0 : SF_TILE;
-            double *adv = acc + SF_TILE;
-            double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps,
-                                                      ddof, scale, adv);
-            for (sf_index d = 0; d < n; d++) acc[d] = 0.0;
-            for (sf_index s = 0; s < S; s++)
-                SF_FN(row_axpy_value)(n, adv[s], value + (s * M + m) * D + d0, acc);
-            SF_FN(row_finish_grad)(n, logits + m * D + d0, w_total, acc, grad + m * D + d0);
-        }
-        free(acc);
+        sf_index lo, hi;
+        sf_thread_range(items, &lo, &hi);
+        nomem |= SF_FN(reinforce_items)(lo, hi, S, M, D, tiles, logits, value, rewards, kind,
+                                        c, eps, ddof, scale, grad) != SF_OK;
     }
     return nomem ? SF_ERR_NOMEM : SF_OK;
 }
@@ -237,6 +252,27 @@ int SF_FN(sf_bern_weighted_score)(sf_index S, sf_index M, sf_index D,
                                     0.0, 0.0, 0.0, 1.0, grad, n_threads);
 }
 
+/* Tiles [lo, hi) of sf_bern_sample, with their own scratch. */
+static int SF_FN(sample_tiles)(sf_index lo, sf_index hi, sf_index tile, sf_index S,
+                               sf_index N, const SF_T *logits, const double *uniform,
+                               uint64_t key, SF_T *value, SF_T *log_prob)
+{
+    if (lo >= hi) return SF_OK;
+    double *p = (double *)malloc(3 * (size_t)tile * sizeof(double));
+    if (!p) return SF_ERR_NOMEM;
+    for (sf_index t = lo; t < hi; t++) {
+        sf_index j0 = t * tile, n = N - j0 < tile ? N - j0 : tile;
+        SF_FN(tile_probs)(n, logits + j0, p, p + tile, p + 2 * tile);
+        for (sf_index s = 0; s < S; s++)
+            SF_FN(tile_sample)(n, p, p + tile, p + 2 * tile,
+                               uniform ? uniform + s * N + j0 : NULL, key,
+                               (uint64_t)(s * N + j0), value + s * N + j0,
+                               log_prob ? log_prob + s * N + j0 : NULL);
+    }
+    free(p);
+    return SF_OK;
+}
+
 int SF_FN(sf_bern_sample)(sf_index S, sf_index N, const SF_T *logits,
                           const double *uniform, uint64_t key, SF_T *value,
                           SF_T *log_prob, int n_threads)
@@ -246,24 +282,15 @@ int SF_FN(sf_bern_sample)(sf_index S, sf_index N, const SF_T *logits,
      * result does not depend on how tiles fall to threads */
     sf_index tile = 4 * SF_TILE, tiles = (N + tile - 1) / tile;
     int nomem = 0;
-    (void)n_threads;
-#pragma omp parallel num_threads(n_threads) reduction(| : nomem) \
-    if (n_threads > 1 && S * N >= SF_PARALLEL_MIN_WORK)
+    if (n_threads <= 1 || S * N < SF_PARALLEL_MIN_WORK)
+        return SF_FN(sample_tiles)(0, tiles, tile, S, N, logits, uniform, key, value,
+                                   log_prob);
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem)
     {
-        double *p = (double *)malloc(3 * (size_t)tile * sizeof(double));
-        if (!p) nomem = 1;
-#pragma omp for schedule(static)
-        for (sf_index t = 0; t < tiles; t++) {
-            if (!p) continue;
-            sf_index j0 = t * tile, n = N - j0 < tile ? N - j0 : tile;
-            SF_FN(tile_probs)(n, logits + j0, p, p + tile, p + 2 * tile);
-            for (sf_index s = 0; s < S; s++)
-                SF_FN(tile_sample)(n, p, p + tile, p + 2 * tile,
-                                   uniform ? uniform + s * N + j0 : NULL, key,
-                                   (uint64_t)(s * N + j0), value + s * N + j0,
-                                   log_prob ? log_prob + s * N + j0 : NULL);
-        }
-        free(p);
+        sf_index lo, hi;
+        sf_thread_range(tiles, &lo, &hi);
+        nomem |= SF_FN(sample_tiles)(lo, hi, tile, S, N, logits, uniform, key, value,
+                                     log_prob) != SF_OK;
     }
     return nomem ? SF_ERR_NOMEM : SF_OK;
 }

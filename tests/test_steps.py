@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import scorefast as sf
-from scorefast.steps import CategoricalStep, DiagNormalStep, NormalStep
+from scorefast.steps import BernoulliStep, CategoricalStep, DiagNormalStep, NormalStep
 
 from conftest import DTYPES
 
@@ -47,6 +47,24 @@ def test_categorical_step_is_the_distribution_path(dtype, shape, baseline, reduc
     _same(logp, logp2)
     rewards = np.random.default_rng(3).normal(size=a.shape).astype(dtype)
     _same(step.grad(rewards), sf.reinforce_grad(d, a, rewards, baseline, reduction))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(), (6,), (5, 7), (2, 3, 4)], ids=str)
+@pytest.mark.parametrize("baseline", BASELINES, ids=str)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("shared", [False, True], ids=["per-value", "per-row"])
+def test_bernoulli_step_is_the_distribution_path(dtype, shape, baseline, reduction, shared):
+    logits = np.random.default_rng(1).normal(size=shape).astype(dtype)
+    step = BernoulliStep(4, baseline, reduction)
+    x, logp = step.sample(logits, np.random.default_rng(2))
+    d = sf.Bernoulli(logits)
+    x2, logp2 = d.sample_and_log_prob(4, np.random.default_rng(2))
+    _same(x, x2)
+    _same(logp, logp2)
+    rshape = x.shape[:-1] + (1,) if shared and shape else x.shape
+    rewards = np.random.default_rng(3).normal(size=rshape).astype(dtype)
+    _same(step.grad(rewards), sf.reinforce_grad(d, x, rewards, baseline, reduction))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
@@ -93,6 +111,13 @@ def test_out_accumulates():
     out = np.ones_like(logits)
     assert step.grad(r, out=out) is out
     np.testing.assert_array_equal(out, 1.0 + g)
+
+    bstep = BernoulliStep(3, "mean")
+    x, _ = bstep.sample(logits, 12)
+    g = bstep.grad(x.sum(-1, keepdims=True))
+    out = np.full_like(logits, 0.5)
+    assert bstep.grad(x.sum(-1, keepdims=True), out=out) is out
+    np.testing.assert_array_equal(out, 0.5 + g)
 
     loc, scale = np.zeros(3), np.ones(3)
     gstep = DiagNormalStep(4)
@@ -182,6 +207,10 @@ def test_dtype_is_kept(dtype):
     assert step.grad(np.ones((2, 3), dtype)).dtype == dtype
     x, logp = NormalStep(2).sample(np.zeros(3, dtype), np.ones(3, dtype), 0)
     assert x.dtype == dtype and logp.dtype == dtype
+    bstep = BernoulliStep(2)
+    x, logp = bstep.sample(np.zeros((3, 4), dtype), 0)
+    assert x.dtype == dtype and logp.dtype == dtype
+    assert bstep.grad(np.ones((2, 3, 1), dtype)).dtype == dtype
 
 
 # -- the estimator is unbiased ---------------------------------------------------------------
@@ -199,6 +228,26 @@ def test_categorical_step_is_unbiased_against_enumeration():
     tiled = np.ascontiguousarray(np.broadcast_to(logits, (M, B, K)))
     a, _ = step.sample(tiled, 20)
     g = step.grad(R[np.arange(B), a]) / S                # (M, B, K): M estimates
+    mean, se = g.mean(0), g.std(0, ddof=1) / np.sqrt(M)
+    assert np.all(np.abs(mean - exact) < 5 * se)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["per-value", "per-row"])
+def test_bernoulli_step_is_unbiased_against_enumeration(shared):
+    """f(x) = sum_d c_d x_d (one reward per row, shared by its D values) or
+    c_d x_d per value: d/dlogit_d E f = c_d p_d (1 - p_d) either way, since
+    the other coordinates are independent of x_d. The mean of M loo steps is
+    within 5 standard errors (estimated from the M steps) of it."""
+    rng = np.random.default_rng(40)
+    D, S, M = 4, 4, 20_000
+    logits = rng.standard_normal(D)
+    c = rng.normal(size=D)
+    p = 1.0 / (1.0 + np.exp(-logits))
+    exact = c * p * (1 - p)
+    step = BernoulliStep(S, "loo", "sum")
+    x, _ = step.sample(np.ascontiguousarray(np.broadcast_to(logits, (M, D))), 41)
+    f = (x @ c)[..., None] if shared else x * c
+    g = step.grad(f) / S                                 # (M, D): M estimates
     mean, se = g.mean(0), g.std(0, ddof=1) / np.sqrt(M)
     assert np.all(np.abs(mean - exact) < 5 * se)
 
@@ -237,7 +286,10 @@ def test_results_do_not_depend_on_the_thread_count():
             g = step.grad(np.cos(a))
             gstep = DiagNormalStep(16, "mean", antithetic=True)
             x, xlp = gstep.sample(loc, np.ones_like(loc), 26)
-            runs.append((a, logp, g, x, xlp) + gstep.grad(x.sum(-1)))
+            bstep = BernoulliStep(8, "loo")
+            b, blp = bstep.sample(logits, 27)
+            runs.append((a, logp, g, x, xlp) + gstep.grad(x.sum(-1)) +
+                        (b, blp, bstep.grad(b.sum(-1, keepdims=True)), bstep.grad(np.cos(b))))
     finally:
         sf.set_num_threads(previous)
     for u, v in zip(*runs):
@@ -328,6 +380,43 @@ def test_bad_gaussian_arguments():
         step.grad(np.zeros((2, 3)), out=(same, same))
 
 
+def test_bad_bernoulli_arguments():
+    step = BernoulliStep(3)
+    with pytest.raises(RuntimeError, match="sample"):
+        step.grad(np.zeros((3, 2)))
+    for logits, error, match in [
+        (np.array([0.0, np.nan]), ValueError, r"logits \(element 1\) contains NaN"),
+        (np.array([[0.0, 1.0], [np.inf, 0.0]]), ValueError, r"logits \(element 2\) contains inf"),
+        (np.array([0.0, -np.inf]), ValueError, r"logits \(element 1\) contains inf"),
+        (np.array(["a", "b"]), TypeError, "logits"),
+    ]:
+        with pytest.raises(error, match=match):
+            step.sample(logits, 0)
+    with pytest.raises(TypeError, match="rng"):
+        step.sample(np.zeros((2, 3)), rng="seed")
+    x, _ = step.sample(np.zeros((2, 3)), 0)
+    for rewards, error, match in [
+        (np.zeros((3, 3)), ValueError, "rewards of shape"),
+        (np.zeros((3, 2, 2)), ValueError, "rewards of shape"),
+        (np.full((3, 2, 3), np.nan), ValueError, "rewards contains NaN"),
+        (np.full((3, 2, 1), np.inf), ValueError, "rewards contains NaN or inf"),
+        (np.array([["x"] * 3] * 2), TypeError, "rewards"),
+    ]:
+        with pytest.raises(error, match=match):
+            step.grad(rewards)
+    r = np.zeros((3, 2, 3))
+    for out, error, match in [
+        (np.zeros((2, 4)), ValueError, "out must have shape"),
+        (np.zeros((2, 3), np.float32), TypeError, "out must have dtype"),
+        (np.zeros((3, 2)).T, ValueError, "C-contiguous"),
+    ]:
+        with pytest.raises(error, match=match):
+            step.grad(r, out=out)
+    x[0, 0, 0] = 0.5                                    # the draws changed since sample
+    with pytest.raises(ValueError, match="values of the last sample"):
+        step.grad(r)
+
+
 def test_validate_false_skips_the_checks():
     step = DiagNormalStep(2, validate=False)
     x, _ = step.sample(np.array([np.nan, 0.0]), np.ones(2), 0)
@@ -340,7 +429,8 @@ def test_repr_and_configuration():
     step = DiagNormalStep(4, "loo", "sum", antithetic=True)
     assert (step.n_samples, step.baseline, step.reduction) == (4, "loo", "sum")
     assert repr(step) == "DiagNormalStep(n_samples=4, baseline='loo', reduction='sum')"
-    assert sf.CategoricalStep is CategoricalStep
+    assert sf.CategoricalStep is CategoricalStep and sf.BernoulliStep is BernoulliStep
+    assert repr(BernoulliStep(2)) == "BernoulliStep(n_samples=2, baseline='loo', reduction='mean')"
 
 
 @pytest.mark.parametrize("threads", [1, 2])
