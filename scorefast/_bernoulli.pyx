@@ -10,10 +10,10 @@ from libc.stdlib cimport malloc, free
 cimport cython
 cimport numpy as cnp
 from numpy.random cimport bitgen_t
-from numpy.random import Generator as _Generator
 from scorefast._ckernels cimport *
+from scorefast._step cimport StepBase, step_threads
 from scorefast._common cimport (check_status, draw_key, draw_key_locked, fill_uniform,
-                                get_bitgen, as_array, real_type, data1, data2, opt_data2,
+                                as_array, real_type, data1, data2, opt_data2,
                                 NOGIL_MIN_WORK, PyThreadState, release_gil, restore_gil,
                                 as_block, check_finite_data)
 
@@ -195,57 +195,14 @@ def sample(logits, out, log_prob, object bit_generator, bint numpy_uniforms, int
 
 
 # -- the prepared REINFORCE step -----------------------------------------------------------
-#: the kernels' thread count for the step, kept equal to
-#: scorefast.get_num_threads() by scorefast._config
-cdef int _step_threads = 1
-
-
-def _set_step_threads(int n):
-    """Set the thread count the step passes to the kernels."""
-    global _step_threads
-    _step_threads = n
-
-
 @cython.auto_pickle(False)
-cdef class StepCore:
+cdef class StepCore(StepBase):
     """The compiled core of scorefast.BernoulliStep (scorefast/steps.py, which
     documents it): a sample and the gradient of a REINFORCE step, each in
     one call that converts and checks its arguments, releases the GIL and
     runs the kernels, as the categorical step's core does.  sample keeps
     the logits and the draws for grad."""
-    cdef Py_ssize_t _S
-    cdef int _kind
-    cdef double _c, _eps, _ddof
-    cdef bint _mean, _validate
-    cdef object _support
     cdef object _logits, _x             # the logits and draws of the last sample
-    # the bit generator of the last rng, as in the categorical step
-    cdef object _generator, _bit_generator
-    cdef bitgen_t *_bitgen
-
-    def _configure(self, Py_ssize_t n_samples, int kind, double c, double eps, double ddof,
-                   bint mean, bint validate, support):
-        self._S = n_samples
-        self._kind = kind
-        self._c = c
-        self._eps = eps
-        self._ddof = ddof
-        self._mean = mean
-        self._validate = validate
-        self._support = support
-
-    cdef object _source(self, object rng, bitgen_t **bitgen):
-        """The bit generator of rng and its C interface, as the categorical
-        step's _source gives them."""
-        if rng is self._generator and rng is not None:
-            bitgen[0] = self._bitgen
-            return self._bit_generator
-        bit_generator = self._support.bit_generator(rng)
-        bitgen[0] = get_bitgen(bit_generator)
-        self._bitgen = bitgen[0]
-        self._bit_generator = bit_generator
-        self._generator = rng if type(rng) is _Generator else None
-        return bit_generator
 
     def sample(self, logits, rng=None):
         """Draw ``n_samples`` values per element, with their log-probabilities.
@@ -294,7 +251,7 @@ cdef class StepCore:
             dims[j + 1] = cnp.PyArray_DIM(L, j)
         cdef bitgen_t *bitgen
         bit_generator = self._source(rng, &bitgen)
-        cdef int n_threads = _step_threads
+        cdef int n_threads = step_threads()
         cdef cnp.ndarray x = cnp.PyArray_EMPTY(nd + 1, dims, t, 0)
         cdef cnp.ndarray log_prob = cnp.PyArray_EMPTY(nd + 1, dims, t, 0)
         cdef void *xs = cnp.PyArray_DATA(x)
@@ -359,7 +316,7 @@ cdef class StepCore:
         cdef void *g = cnp.PyArray_DATA(<cnp.ndarray> out)
         cdef const void *l = cnp.PyArray_DATA(L)
         cdef const void *xs = cnp.PyArray_DATA(X)
-        cdef int n_threads = _step_threads
+        cdef int n_threads = step_threads()
         if S * N:
             gil = release_gil(S * N >= NOGIL_MIN_WORK)
             if t == F64:

@@ -10,6 +10,8 @@ from typing_extensions import disjoint_base
 import numpy as np
 from numpy.typing import NDArray
 
+from scorefast._step import StepBase
+
 BASELINE_KINDS: dict[str, int]
 
 def prepare(
@@ -87,9 +89,7 @@ def max_threads() -> int: ...
 def have_openmp() -> bool: ...
 
 @disjoint_base
-class StepCore:
+class StepCore(StepBase):
     """The compiled core of scorefast.CategoricalStep."""
-    def _configure(self, n_samples: int, kind: int, c: float, eps: float, ddof: float,
-                   mean: bool, validate: bool, support: Any) -> None: ...
     def sample(self, logits: Any, rng: Any = None) -> tuple[NDArray[np.int64], NDArray[Any]]: ...
     def grad(self, rewards: Any, out: NDArray[Any] | None = None) -> NDArray[Any]: ...

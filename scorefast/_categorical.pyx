@@ -14,8 +14,8 @@ from libc.stdlib cimport malloc, free
 cimport cython
 cimport numpy as cnp
 from scorefast._ckernels cimport *
+from scorefast._step cimport StepBase, step_threads
 from numpy.random cimport bitgen_t
-from numpy.random import Generator as _Generator
 from scorefast._common cimport (check_status, fill_uniform_locked, get_bitgen, as_array,
                                 real_type, data_of, data1, data2, opt_data2, NOGIL_MIN_WORK,
                                 PyThreadState, release_gil, restore_gil, as_block,
@@ -331,19 +331,8 @@ def have_openmp():
 
 
 # -- the prepared REINFORCE step -----------------------------------------------------------
-#: the kernels' thread count for the steps, kept equal to
-#: scorefast.get_num_threads() by scorefast._config
-cdef int _step_threads = 1
-
-
-def _set_step_threads(int n):
-    """Set the thread count the steps pass to the kernels."""
-    global _step_threads
-    _step_threads = n
-
-
 @cython.auto_pickle(False)
-cdef class StepCore:
+cdef class StepCore(StepBase):
     """The compiled core of scorefast.CategoricalStep (scorefast/steps.py, which
     documents it): a sample and the gradient of a REINFORCE step, each in
     one call that converts and checks its arguments, releases the GIL and
@@ -352,44 +341,7 @@ cdef class StepCore:
     module whose functions convert arguments off the fast path and read the
     thread count.  sample keeps the logits, their row normalisers and the
     draws for grad."""
-    cdef Py_ssize_t _S
-    cdef int _kind
-    cdef double _c, _eps, _ddof
-    cdef bint _mean, _validate
-    cdef object _support
     cdef object _rows, _norm, _value      # (B, K) logits, (B, 2) norm, (S, B) int64
-    # the bit generator of the last rng and its C interface; the last rng
-    # itself when it is a Generator, which gives the same source again (a
-    # seed or None gives a new one at every call)
-    cdef object _generator, _bit_generator
-    cdef bitgen_t *_bitgen
-
-    def _configure(self, Py_ssize_t n_samples, int kind, double c, double eps, double ddof,
-                   bint mean, bint validate, support):
-        self._S = n_samples
-        self._kind = kind
-        self._c = c
-        self._eps = eps
-        self._ddof = ddof
-        self._mean = mean
-        self._validate = validate
-        self._support = support
-
-    cdef object _source(self, object rng, bitgen_t **bitgen):
-        """The bit generator of rng, its C interface in *bitgen (valid while the
-        caller holds the returned reference), kept for the next call when rng
-        is a Generator, which is the same source then.  The cached fields are
-        read, and written, with no Python code in between, so a step shared
-        between threads never pairs one generator's pointer with another."""
-        if rng is self._generator and rng is not None:
-            bitgen[0] = self._bitgen
-            return self._bit_generator
-        bit_generator = self._support.bit_generator(rng)
-        bitgen[0] = get_bitgen(bit_generator)
-        self._bitgen = bitgen[0]
-        self._bit_generator = bit_generator
-        self._generator = rng if type(rng) is _Generator else None
-        return bit_generator
 
     def sample(self, logits, rng=None):
         """Draw ``n_samples`` actions per batch element, with their log-probabilities.
@@ -428,7 +380,7 @@ cdef class StepCore:
             B *= dims[j + 1]
         cdef bitgen_t *bitgen
         bit_generator = self._source(rng, &bitgen)
-        cdef int n_threads = _step_threads
+        cdef int n_threads = step_threads()
         cdef cnp.npy_intp ndims[2]
         ndims[0] = B
         ndims[1] = 2
@@ -496,7 +448,7 @@ cdef class StepCore:
         cdef const void *l = cnp.PyArray_DATA(L)
         cdef const double *nm = <const double *> cnp.PyArray_DATA(NM)
         cdef const int64_t *v = <const int64_t *> cnp.PyArray_DATA(V)
-        cdef int n_threads = _step_threads
+        cdef int n_threads = step_threads()
         # a centred baseline never reads the probabilities (see sf_cat_reinforce)
         cdef Py_ssize_t work = S * B * (1 if sf_baseline_is_centred(self._kind) else K)
         if S * B:

@@ -5,7 +5,7 @@ row is computed in a fixed order by one thread.
 """
 import os
 
-from scorefast import _bernoulli, _categorical, _gaussian
+from scorefast import _categorical, _step
 
 __all__ = ["get_num_threads", "set_num_threads"]
 
@@ -37,9 +37,7 @@ def _publish():
     """Give the compiled steps the current count (they read it without a
     Python call)."""
     n = get_num_threads()
-    _categorical._set_step_threads(n)
-    _gaussian._set_step_threads(n)
-    _bernoulli._set_step_threads(n)
+    _step._set_step_threads(n)
 
 
 def get_num_threads():

@@ -10,6 +10,8 @@ from typing_extensions import disjoint_base
 import numpy as np
 from numpy.typing import NDArray
 
+from scorefast._step import StepBase
+
 def check(loc: NDArray[Any], scale: NDArray[Any]) -> None: ...
 def affine(
     loc: NDArray[Any],
@@ -66,11 +68,9 @@ def pathwise(
 ) -> None: ...
 
 @disjoint_base
-class StepCore:
+class StepCore(StepBase):
     """The compiled core of scorefast.NormalStep and DiagNormalStep."""
-    def _configure(self, n_samples: int, kind: int, c: float, eps: float, ddof: float,
-                   mean: bool, validate: bool, event: bool, antithetic: bool,
-                   support: Any) -> None: ...
+    def _configure_draws(self, event: bool, antithetic: bool) -> None: ...
     def sample(self, loc: Any, scale: Any,
                rng: Any = None) -> tuple[NDArray[Any], NDArray[Any]]: ...
     def grad(self, rewards: Any,

@@ -9,9 +9,9 @@ called.
 cimport cython
 cimport numpy as cnp
 from scorefast._ckernels cimport *
+from scorefast._step cimport StepBase, step_threads
 from numpy.random cimport bitgen_t
-from numpy.random import Generator as _Generator
-from scorefast._common cimport (check_status, draw_key, draw_key_locked, get_bitgen, as_array,
+from scorefast._common cimport (check_status, draw_key, draw_key_locked, as_array,
                                 real_type, data1, data2, opt_data2, data3, NOGIL_MIN_WORK,
                                 PyThreadState, release_gil, restore_gil, as_block,
                                 check_finite_data)
@@ -210,19 +210,8 @@ def pathwise(loc, x, grad_f, out_loc, out_log_scale, int n_threads):
 
 
 # -- the prepared REINFORCE step -----------------------------------------------------------
-#: the kernels' thread count for the steps, kept equal to
-#: scorefast.get_num_threads() by scorefast._config
-cdef int _step_threads = 1
-
-
-def _set_step_threads(int n):
-    """Set the thread count the steps pass to the kernels."""
-    global _step_threads
-    _step_threads = n
-
-
 @cython.auto_pickle(False)
-cdef class StepCore:
+cdef class StepCore(StepBase):
     """The compiled core of scorefast.NormalStep and DiagNormalStep
     (scorefast/steps.py, which documents them): a sample and the gradient
     of a REINFORCE step, each in one call that converts and checks its
@@ -232,45 +221,15 @@ cdef class StepCore:
     Normal); ``support`` is the module whose functions convert arguments off
     the fast path and read the thread count.  sample keeps the parameters
     and the draws for grad."""
-    cdef Py_ssize_t _S
-    cdef int _kind
-    cdef double _c, _eps, _ddof
-    cdef bint _mean, _validate, _event, _antithetic
-    cdef object _support
+    cdef bint _event, _antithetic
     cdef object _loc, _scale, _x        # parameters and draws of the last sample
-    # the bit generator of the last rng, as in the categorical step
-    cdef object _generator, _bit_generator
-    cdef bitgen_t *_bitgen
     cdef Py_ssize_t _M, _D
 
-    def _configure(self, Py_ssize_t n_samples, int kind, double c, double eps, double ddof,
-                   bint mean, bint validate, bint event, bint antithetic, support):
-        self._S = n_samples
-        self._kind = kind
-        self._c = c
-        self._eps = eps
-        self._ddof = ddof
-        self._mean = mean
-        self._validate = validate
+    def _configure_draws(self, bint event, bint antithetic):
+        """The Gaussian's own configuration, after _configure: whether the last
+        axis is one event (DiagNormal) and whether the draws are mirrored."""
         self._event = event
         self._antithetic = antithetic
-        self._support = support
-
-    cdef object _source(self, object rng, bitgen_t **bitgen):
-        """The bit generator of rng, its C interface in *bitgen (valid while the
-        caller holds the returned reference), kept for the next call when rng
-        is a Generator, which is the same source then.  The cached fields are
-        read, and written, with no Python code in between, so a step shared
-        between threads never pairs one generator's pointer with another."""
-        if rng is self._generator and rng is not None:
-            bitgen[0] = self._bitgen
-            return self._bit_generator
-        bit_generator = self._support.bit_generator(rng)
-        bitgen[0] = get_bitgen(bit_generator)
-        self._bitgen = bitgen[0]
-        self._bit_generator = bit_generator
-        self._generator = rng if type(rng) is _Generator else None
-        return bit_generator
 
     def sample(self, loc, scale, rng=None):
         """Draw ``n_samples`` samples of the distribution, with their log-densities.
@@ -339,7 +298,7 @@ cdef class StepCore:
                 check_status(status, f"{'loc' if which == 0 else 'scale'} (element {bad})")
         cdef bitgen_t *bitgen
         bit_generator = self._source(rng, &bitgen)
-        cdef int n_threads = _step_threads
+        cdef int n_threads = step_threads()
         cdef cnp.ndarray x = cnp.PyArray_EMPTY(nd + 1, dims, t, 0)
         cdef cnp.ndarray log_prob = cnp.PyArray_EMPTY(nd if self._event else nd + 1, dims, t, 0)
         cdef void *xs = cnp.PyArray_DATA(x)
@@ -420,7 +379,7 @@ cdef class StepCore:
         cdef const void *l = cnp.PyArray_DATA(L)
         cdef const void *sc = cnp.PyArray_DATA(SC)
         cdef const void *xs = cnp.PyArray_DATA(X)
-        cdef int n_threads = _step_threads
+        cdef int n_threads = step_threads()
         if S * M * D:
             gil = release_gil(S * M * D >= NOGIL_MIN_WORK)
             if t == F64:

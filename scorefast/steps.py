@@ -223,8 +223,8 @@ class _GaussianStep(_Step, _gaussian.StepCore):
         n, kind, c, eps, ddof, mean = _configuration(n_samples, baseline, reduction, eps, ddof)
         if antithetic and n % 2:
             raise ValueError(f"antithetic sampling needs an even n_samples, got {n}")
-        self._configure(n, kind, c, eps, ddof, mean, bool(validate), self._event_axis,
-                        bool(antithetic), _SUPPORT)
+        self._configure(n, kind, c, eps, ddof, mean, bool(validate), _SUPPORT)
+        self._configure_draws(self._event_axis, bool(antithetic))
         self._config = (n, baseline, reduction)
 
 

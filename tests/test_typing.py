@@ -23,7 +23,7 @@ PACKAGE = pathlib.Path(scorefast.__file__).resolve().parent
 STUBBED = ["scorefast.distributions", "scorefast.gaussian", "scorefast.estimators",
            "scorefast.es", "scorefast._config", "scorefast.demo", "scorefast.capi",
            "scorefast._categorical", "scorefast._bernoulli", "scorefast._gaussian",
-           "scorefast.steps"]
+           "scorefast._step", "scorefast.steps"]
 # Cython adds a __test__ dict to every compiled module
 ALLOWLIST = r"scorefast\..*\.__test__"
 

@@ -1,0 +1,19 @@
+"""Type stubs of scorefast._step: the base of the compiled step cores.
+
+Private: the step classes of scorefast.steps derive from it through their
+compiled cores.
+"""
+from typing import Any
+
+from typing_extensions import disjoint_base
+
+#: the C functions other compiled modules cimport (step_threads)
+__pyx_capi__: dict[str, Any]
+
+def _set_step_threads(n: int) -> None: ...
+
+@disjoint_base
+class StepBase:
+    """The configuration and bit generator every step core has."""
+    def _configure(self, n_samples: int, kind: int, c: float, eps: float, ddof: float,
+                   mean: bool, validate: bool, support: Any) -> None: ...
