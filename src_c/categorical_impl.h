@@ -479,15 +479,90 @@ int SF_FN(sf_cat_weighted_score)(sf_index S, sf_index B, sf_index K,
                                    0.0, 0.0, 0.0, 1.0, grad, n_threads);
 }
 
-/* Rows [lo, hi) of sf_cat_sample, with their own scratch: SF_ERR_NOMEM, or
- * the status of the first invalid row found by the validation of
- * SF_CAT_NORM_ALL (its index in *bad). */
-static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, sf_index K,
-                              const SF_T *logits, double *norm, int fill_norm,
-                              const double *uniform, int64_t *value, SF_T *log_prob,
-                              sf_index *bad)
+/* The rows [lo, hi) of sample_rows (without their log-sums and
+ * log-probabilities) when a row has at most SF_SUB classes, one sub-block:
+ * row_max, row_exp_cum and row_draws_one_super's arithmetic, the same sums
+ * in the same order (a tree over a full sub-block, else in class order;
+ * the running sums in class order), held in eight-lane arrays that the
+ * compiler keeps in registers, in one loop over the rows with no call per
+ * row, so that short rows overlap.  The status of the first invalid row
+ * (its index in *bad) as sample_rows gives it. */
+SF_CLONES
+static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_index B,
+                                    sf_index K, const SF_T *logits, double *norm,
+                                    int fill_norm, const double *uniform, int64_t *value,
+                                    SF_T *log_prob, sf_index *bad)
 {
-    if (lo >= hi) return SF_OK;
+    int status = SF_OK;
+    for (sf_index i = lo; i < hi; i++) {
+        const SF_T *l = logits + i * K;
+        double *nm = norm + 2 * i;
+        double x[SF_SUB], e[SF_SUB], run[SF_SUB];
+        for (sf_index k = 0; k < SF_SUB; k++) x[k] = k < K ? (double)l[k] : -INFINITY;
+        if (fill_norm == SF_CAT_NORM_ALL) {
+            double m = -INFINITY;
+            int has_nan = 0;
+            for (sf_index k = 0; k < SF_SUB; k++) {
+                has_nan |= x[k] != x[k];
+                m = x[k] > m ? x[k] : m;
+            }
+            nm[1] = NAN;
+            if (has_nan || m == INFINITY || m == -INFINITY) {
+                nm[0] = NAN;
+                if (status == SF_OK) {
+                    status = has_nan ? SF_ERR_NAN
+                                     : m == INFINITY ? SF_ERR_POSINF : SF_ERR_ALL_MASKED;
+                    *bad = i;
+                }
+            } else {
+                nm[0] = m;
+            }
+        }
+        if (nm[0] != nm[0]) {
+            /* an invalid row (drawn from only when validation is off) */
+            for (sf_index s = 0; s < S; s++) {
+                value[s * B + i] = -1;
+                if (log_prob) log_prob[s * B + i] = (SF_T)NAN;
+            }
+            continue;
+        }
+        double m = nm[0];
+        for (sf_index k = 0; k < SF_SUB; k++) e[k] = sf_exp_nonpos(x[k] - m);  /* 0 past K */
+        double total = 0.0, acc = 0.0;
+        for (sf_index k = 0; k < SF_SUB; k++) {
+            acc += e[k];
+            run[k] = acc;
+        }
+        if (K == SF_SUB)
+            total = ((e[0] + e[1]) + (e[2] + e[3])) + ((e[4] + e[5]) + (e[6] + e[7]));
+        else
+            total = K > 0 ? run[K - 1] : 0.0;
+        if (fill_norm != SF_CAT_NORM_READY) nm[1] = total;
+        for (sf_index s = 0; s < S; s++) {
+            double t = uniform[s * B + i] * total;
+            sf_index c = 0;
+            for (sf_index k = 0; k < SF_SUB; k++) c += run[k] <= t;
+            if (!(t < total && c < K)) {
+                /* t at or past the tree sum, or past the class-order sums
+                 * (rounding): the last class with a weight, as row_invert
+                 * draws it then */
+                for (c = K - 1; c > 0 && !(e[c] > 0.0); c--) {}
+                c = c > 0 ? c : 0;
+            }
+            value[s * B + i] = (int64_t)c;
+        }
+    }
+    return status;
+}
+
+/* The rows [lo, hi) of sample_rows with more than SF_SUB classes, a call of
+ * row_sample each, with their own scratch (status as short_rows_sample's,
+ * or SF_ERR_NOMEM). */
+static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_index B,
+                                   sf_index K, const SF_T *logits, double *norm,
+                                   int fill_norm, const double *uniform, int64_t *value,
+                                   SF_T *log_prob, sf_index *bad)
+{
     /* e (zero past K up to a whole sub-block, for the running sums of
      * row_draws_one_super), a zero, then cum, sup and the running sums */
     sf_index nsub = sf_sub_count(K), nsup = sf_super_count(K), Kp = nsub * SF_SUB;
@@ -518,6 +593,24 @@ static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, 
                           uniform + i, value + i);
     }
     free(e);
+    return status;
+}
+
+/* Rows [lo, hi) of sf_cat_sample, with their own scratch: SF_ERR_NOMEM, or
+ * the status of the first invalid row found by the validation of
+ * SF_CAT_NORM_ALL (its index in *bad). */
+static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, sf_index K,
+                              const SF_T *logits, double *norm, int fill_norm,
+                              const double *uniform, int64_t *value, SF_T *log_prob,
+                              sf_index *bad)
+{
+    if (lo >= hi) return SF_OK;
+    int status = K <= SF_SUB ? SF_FN(short_rows_sample)(lo, hi, S, B, K, logits, norm,
+                                                        fill_norm, uniform, value, log_prob,
+                                                        bad)
+                             : SF_FN(long_rows_sample)(lo, hi, S, B, K, logits, norm,
+                                                       fill_norm, uniform, value, log_prob,
+                                                       bad);
     if (fill_norm != SF_CAT_NORM_READY) SF_FN(rows_log_total)(hi - lo, norm + 2 * lo);
     if (log_prob) {
         for (sf_index i = lo; i < hi; i++) {

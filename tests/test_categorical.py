@@ -509,7 +509,7 @@ def _c_sample(logits, uniform):
     return value
 
 
-@pytest.mark.parametrize("K", [1, 7, 8, 9, 64, 100, 511, 512])
+@pytest.mark.parametrize("K", [1, 2, 3, 4, 5, 7, 8, 9, 64, 100, 511, 512])
 def test_sample_at_the_cumulative_boundaries(K):
     """Rows of at most 512 classes are drawn by branch-free counts, over
     running sums formed once for the row when the draws are many (S * 8 >= K)
