@@ -127,23 +127,21 @@ def test_bench_command_prints_every_peer(workload, size):
 
 def _distribution_path(workload, inp, rng):
     """A workload's step through the distributions and reinforce_grad, the
-    fast samplers: what the timed scorefast peer must return."""
+    fast samplers and the workload's own environment: what the timed
+    scorefast peer must return."""
     if workload == "C1":
         d = sf.Categorical(inp["L"])
         a, logp = d.sample_and_log_prob(inp["S"], rng)
-        r = inp["R"][np.arange(inp["B"]), a]
-        return a, logp, sf.reinforce_grad(d, a, r, "loo")
+        return a, logp, sf.reinforce_grad(d, a, _workloads._c1_rewards(inp["R"], a), "loo")
     if workload == "B1":
         d = sf.Bernoulli(inp["L"])
         x, logp = d.sample_and_log_prob(inp["S"], rng)
-        r = np.einsum("sid,id->si", x, inp["R"])
+        r = _workloads._b1_rewards(inp["R"], x)
         return x, logp, sf.reinforce_grad(d, x, r[..., None], "loo")
     if workload in ("G1", "G1-antithetic"):
         d = sf.DiagNormal(inp["mu"], np.exp(inp["log_sigma"]))
         x, logp = d.sample_and_log_prob(inp["N"], rng, antithetic=workload != "G1")
-        t = x - x.dtype.type(1)
-        f = -np.einsum("nd,nd->n", t, t)
-        return (x, logp) + sf.reinforce_grad(d, x, f, "mean")
+        return (x, logp) + sf.reinforce_grad(d, x, _workloads._g1_fitness(x), "mean")
     d = sf.Normal(inp["loc"], np.exp(inp["log_scale"]))
     x, logp = d.sample_and_log_prob((), rng)
     return (x, logp) + sf.reinforce_grad(d, x[None], inp["A"][None, :, None], "none")
