@@ -181,6 +181,9 @@ def test_broadcast_rewards_are_the_full_block(dtype, rshape, baseline):
         r = rng.normal(size=cshape).astype(dtype)
         _same(step.grad(r), step.grad(np.ascontiguousarray(np.broadcast_to(r, a.shape))))
     _same(step.grad(np.ones(4, bool)), step.grad(np.ones(a.shape, dtype)))
+    r = rng.normal(size=(2, 8))
+    for odd in (r[:, ::2], r[:, ::2].astype(">f8"), np.asfortranarray(r[:, :4])):
+        _same(step.grad(odd), step.grad(np.ascontiguousarray(odd, dtype)))
     _same(step.grad(np.arange(4)), step.grad(np.broadcast_to(np.arange(4.0), a.shape)
                                              .astype(dtype)))
 
