@@ -466,12 +466,13 @@ def test_a_step_shared_between_threads_stays_memory_safe():
     step per thread), but it must not crash: each call reads the state of the
     last sample at once and holds its own references, so a sample of another
     shape in another thread makes grad raise (rewards of the wrong shape) or
-    use one consistent sample, never a mix. Sizes above the GIL threshold, so
-    the kernels run with the GIL released; seeds, so every call makes a new
-    bit generator."""
+    use one consistent sample, never a mix (for each of the three families'
+    steps). Sizes above the GIL threshold, so the kernels run with the GIL
+    released; seeds, so every call makes a new bit generator."""
     from concurrent.futures import ThreadPoolExecutor
     cstep = CategoricalStep(4, "none")
     gstep = DiagNormalStep(4, "none")
+    bstep = BernoulliStep(4, "none")
     shapes = [(200, 64), (300, 80), (50, 400)]
 
     def work(i):
@@ -491,6 +492,13 @@ def test_a_step_shared_between_threads_stays_memory_safe():
             try:
                 g_loc, g_ls = gstep.grad(np.ones(x.shape[:2]))
                 assert np.isfinite(g_loc).all() and np.isfinite(g_ls).all()
+            except ValueError as e:
+                assert "rewards" in str(e)
+            b, _ = bstep.sample(logits, None)
+            assert b.shape == (4,) + shape
+            try:
+                g = bstep.grad(np.ones(b.shape[:2] + (1,)))
+                assert g.ndim == 2 and np.isfinite(g).all()
             except ValueError as e:
                 assert "rewards" in str(e)
         return True
