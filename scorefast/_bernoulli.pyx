@@ -15,7 +15,7 @@ from scorefast._step cimport StepBase, step_threads
 from scorefast._common cimport (check_status, draw_key, draw_key_locked, fill_uniform,
                                 as_array, real_type, data1, data2, opt_data2,
                                 NOGIL_MIN_WORK, PyThreadState, release_gil, restore_gil,
-                                as_block, check_finite_data)
+                                as_block, shared_along_last, check_finite_data)
 
 cdef enum:
     F64 = cnp.NPY_DOUBLE
@@ -291,17 +291,15 @@ cdef class StepCore(StepBase):
         # the state of the last sample, read at once (a step shared between
         # threads may sample again while this call runs Python code)
         cdef cnp.ndarray L = <cnp.ndarray> self._logits, X = <cnp.ndarray> self._x
-        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(X), nr
+        cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(X)
         cdef Py_ssize_t S = self._S, N = cnp.PyArray_SIZE(L), M = N, D = 1
         # rewards shared along the last axis (shape (..., 1)): one advantage
         # per row and sample, as Bernoulli's reinforce_grad takes them
-        if nd >= 2 and cnp.PyArray_DIM(X, nd - 1) > 1 and cnp.PyArray_Check(rewards):
-            nr = cnp.PyArray_NDIM(<cnp.ndarray> rewards)
-            if nr >= 1 and cnp.PyArray_DIM(<cnp.ndarray> rewards, nr - 1) == 1:
-                D = cnp.PyArray_DIM(X, nd - 1)
-                M = N // D
-                nd -= 1
-                rewards = rewards[..., 0]
+        if shared_along_last(rewards, X, nd):
+            D = cnp.PyArray_DIM(X, nd - 1)
+            M = N // D
+            nd -= 1
+            rewards = rewards[..., 0]
         cdef cnp.ndarray R = <cnp.ndarray> as_block(rewards, t, X, nd, self._support)
         cdef const void *r = cnp.PyArray_DATA(R)
         cdef int status = SF_OK

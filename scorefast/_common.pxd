@@ -193,6 +193,19 @@ cdef inline bint is_block(object a, int typenum, cnp.ndarray like, int nd):
     return True
 
 
+cdef inline bint broadcasts(cnp.ndarray a, int na, cnp.ndarray like, int nd):
+    """Whether a.shape[:na] broadcasts to like.shape[:nd]."""
+    cdef int j
+    cdef cnp.npy_intp n
+    if na > nd:
+        return False
+    for j in range(1, na + 1):
+        n = cnp.PyArray_DIM(a, na - j)
+        if n != 1 and n != cnp.PyArray_DIM(like, nd - j):
+            return False
+    return True
+
+
 cdef inline object as_block(object a, int typenum, cnp.ndarray like, int nd,
                             object support):
     """a as an array the kernels take (see is_block): a itself when it is
@@ -202,22 +215,26 @@ cdef inline object as_block(object a, int typenum, cnp.ndarray like, int nd,
     if is_block(a, typenum, like, nd):
         return a
     cdef cnp.ndarray arr, block
-    cdef int j, na
-    cdef cnp.npy_intp n
     if cnp.PyArray_Check(a):
         arr = <cnp.ndarray> a
-        na = cnp.PyArray_NDIM(arr)
-        if na <= nd and (cnp.PyArray_ISFLOAT(arr) or cnp.PyArray_ISINTEGER(arr) or
-                         cnp.PyArray_ISBOOL(arr)):
-            for j in range(na):
-                n = cnp.PyArray_DIM(arr, na - 1 - j)
-                if n != 1 and n != cnp.PyArray_DIM(like, nd - 1 - j):
-                    break
-            else:
-                block = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(like), typenum, 0)
-                cnp.PyArray_CopyInto(block, arr)
-                return block
+        if ((cnp.PyArray_ISFLOAT(arr) or cnp.PyArray_ISINTEGER(arr) or cnp.PyArray_ISBOOL(arr))
+                and broadcasts(arr, cnp.PyArray_NDIM(arr), like, nd)):
+            block = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(like), typenum, 0)
+            cnp.PyArray_CopyInto(block, arr)
+            return block
     return support.as_rewards(a, (<object> like).shape[:nd], cnp.PyArray_DescrFromType(typenum))
+
+
+cdef inline bint shared_along_last(object rewards, cnp.ndarray x, int nd):
+    """Whether rewards is an ndarray of shape (..., 1) whose other axes
+    broadcast to x.shape[:nd - 1], x's last axis (of those nd) being longer
+    than 1: one reward per row, shared by the row's coordinates, which the
+    kernels take as a block of x.shape[:nd - 1] without expanding it."""
+    if nd < 2 or cnp.PyArray_DIM(x, nd - 1) < 2 or not cnp.PyArray_Check(rewards):
+        return False
+    cdef cnp.ndarray r = <cnp.ndarray> rewards
+    cdef int nr = cnp.PyArray_NDIM(r)
+    return nr >= 1 and cnp.PyArray_DIM(r, nr - 1) == 1 and broadcasts(r, nr - 1, x, nd - 1)
 
 
 cdef inline int check_finite_data(int typenum, const void *p, Py_ssize_t n,

@@ -14,7 +14,7 @@ from numpy.random cimport bitgen_t
 from scorefast._common cimport (check_status, draw_key, draw_key_locked, as_array,
                                 real_type, data1, data2, opt_data2, data3, NOGIL_MIN_WORK,
                                 PyThreadState, release_gil, restore_gil, as_block,
-                                check_finite_data)
+                                shared_along_last, check_finite_data)
 
 cdef enum:
     F64 = cnp.NPY_DOUBLE
@@ -347,19 +347,15 @@ cdef class StepCore(StepBase):
         cdef cnp.ndarray SC = <cnp.ndarray> self._scale
         cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(X) - self._event
         cdef Py_ssize_t S = self._S, M = self._M, D = self._D, n = S * M
-        cdef int nr
         # a Normal's rewards shared along the last axis (shape (..., 1), one
         # per row of a policy's actions): the rows are the kernel's items, as
         # DiagNormal's events are, one advantage per row and sample instead
         # of one per coordinate; every coordinate gets the same terms
-        if not self._event and nd >= 2 and cnp.PyArray_DIM(X, nd - 1) > 1 and \
-                cnp.PyArray_Check(rewards):
-            nr = cnp.PyArray_NDIM(<cnp.ndarray> rewards)
-            if nr >= 1 and cnp.PyArray_DIM(<cnp.ndarray> rewards, nr - 1) == 1:
-                D = cnp.PyArray_DIM(X, nd - 1)
-                M //= D
-                nd -= 1
-                rewards = rewards[..., 0]
+        if not self._event and shared_along_last(rewards, X, nd):
+            D = cnp.PyArray_DIM(X, nd - 1)
+            M //= D
+            nd -= 1
+            rewards = rewards[..., 0]
         cdef cnp.ndarray R = <cnp.ndarray> as_block(rewards, t, X, nd, self._support)
         cdef const void *r = cnp.PyArray_DATA(R)
         cdef int status = SF_OK

@@ -192,7 +192,7 @@ def test_broadcast_rewards_are_checked():
     step = NormalStep(2)
     step.sample(np.zeros((4, 3)), np.ones((4, 3)), 0)
     for rewards, error, match in [
-        (np.zeros((3, 1)), ValueError, "rewards of shape"),
+        (np.zeros((3, 1)), ValueError, r"rewards of shape \(3, 1\) .* = \(2, 4, 3\)"),
         (np.zeros((2, 4, 2)), ValueError, "rewards of shape"),
         (np.zeros((1, 2, 4, 3)), ValueError, "rewards of shape"),
         (np.array([[np.nan], [0.0], [0.0], [0.0]]), ValueError, "rewards contains NaN"),
@@ -401,6 +401,7 @@ def test_bad_bernoulli_arguments():
     for rewards, error, match in [
         (np.zeros((3, 3)), ValueError, "rewards of shape"),
         (np.zeros((3, 2, 2)), ValueError, "rewards of shape"),
+        (np.zeros((3, 5, 1)), ValueError, r"rewards of shape \(3, 5, 1\) .* = \(3, 2, 3\)"),
         (np.full((3, 2, 3), np.nan), ValueError, "rewards contains NaN"),
         (np.full((3, 2, 1), np.inf), ValueError, "rewards contains NaN or inf"),
         (np.array([["x"] * 3] * 2), TypeError, "rewards"),
