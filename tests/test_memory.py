@@ -94,9 +94,14 @@ def _entry_points(size):
     nan_logits[0, 0] = np.nan
     outs = (np.zeros((M, D)), np.zeros((M, D)))
     cstep, gstep = sf.CategoricalStep(S), sf.DiagNormalStep(2, antithetic=True)
+    bstep, nstep = sf.BernoulliStep(2), sf.NormalStep(2, "mean")
     rg = rng.normal(size=(2, M))
+    per_row = rng.normal(size=(2, M, 1))                # one reward per row, shared
+    per_state = rng.normal(size=(M, D))                 # broadcast over the samples
     cstep.sample(L, gen)
     gstep.sample(loc, scale, gen)
+    bstep.sample(LB, gen)
+    nstep.sample(loc, scale, gen)
 
     def step_round(step, params, rewards, out=None):
         step.sample(*params, gen)
@@ -156,6 +161,12 @@ def _entry_points(size):
         "CategoricalStep.sample(seed)": (lambda: cstep.sample(L, 3), (L,)),
         "CategoricalStep.grad(NaN) -> error": (lambda: cstep.grad(rewards * np.nan), (rewards,)),
         "DiagNormalStep.sample+grad": (lambda: step_round(gstep, (loc, scale), rg, outs), (loc, scale, rg, gen) + outs),
+        "CategoricalStep.grad(broadcast)": (lambda: cstep.grad(rewards[:1]), (rewards,)),
+        "BernoulliStep.sample+grad(per row)": (lambda: step_round(bstep, (LB,), per_row), (LB, per_row, gen)),
+        "BernoulliStep.grad(broadcast)": (lambda: bstep.grad(per_state), (per_state,)),
+        "BernoulliStep.grad(NaN) -> error": (lambda: bstep.grad(per_row * np.nan), (per_row,)),
+        "NormalStep.sample+grad(per row)": (lambda: step_round(nstep, (loc, scale), per_row), (loc, scale, per_row, gen)),
+        "NormalStep.grad(broadcast)": (lambda: nstep.grad(per_state), (per_state,)),
         "EMABaseline()": (lambda: sf.EMABaseline(0.5), ()),
         "EMABaseline.__call__": (lambda: ema(rewards), (rewards,)),
         "centered_ranks": (lambda: sf.centered_ranks(rewards), (rewards,)),
