@@ -200,8 +200,9 @@ cdef class StepCore(StepBase):
     """The compiled core of scorefast.BernoulliStep (scorefast/steps.py, which
     documents it): a sample and the gradient of a REINFORCE step, each in
     one call that converts and checks its arguments, releases the GIL and
-    runs the kernels, as the categorical step's core does.  sample keeps
-    the logits and the draws for grad."""
+    runs the kernels, as the categorical step's core does; the
+    configuration, the bit generator and the thread count are StepBase's
+    (_step.pyx).  sample keeps the logits and the draws for grad."""
     cdef object _logits, _x             # the logits and draws of the last sample
 
     def sample(self, logits, rng=None):

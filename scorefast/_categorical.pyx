@@ -336,11 +336,9 @@ cdef class StepCore(StepBase):
     """The compiled core of scorefast.CategoricalStep (scorefast/steps.py, which
     documents it): a sample and the gradient of a REINFORCE step, each in
     one call that converts and checks its arguments, releases the GIL and
-    runs the kernels.  The configuration (n_samples, the baseline's code,
-    the reduction) is set once by the Python class; ``support`` is the
-    module whose functions convert arguments off the fast path and read the
-    thread count.  sample keeps the logits, their row normalisers and the
-    draws for grad."""
+    runs the kernels.  The configuration, the bit generator and the thread
+    count are StepBase's (_step.pyx).  sample keeps the logits, their row
+    normalisers and the draws for grad."""
     cdef object _rows, _norm, _value      # (B, K) logits, (B, 2) norm, (S, B) int64
 
     def sample(self, logits, rng=None):

@@ -215,12 +215,11 @@ cdef class StepCore(StepBase):
     """The compiled core of scorefast.NormalStep and DiagNormalStep
     (scorefast/steps.py, which documents them): a sample and the gradient
     of a REINFORCE step, each in one call that converts and checks its
-    arguments, releases the GIL and runs the kernels.  The configuration is
-    set once by the Python class (event: the last axis of the parameters
-    is one event, as for DiagNormal; else every element is one, as for
-    Normal); ``support`` is the module whose functions convert arguments off
-    the fast path and read the thread count.  sample keeps the parameters
-    and the draws for grad."""
+    arguments, releases the GIL and runs the kernels.  The configuration, the
+    bit generator and the thread count are StepBase's (_step.pyx), and
+    _configure_draws adds the Gaussian's own (event: the last axis of the
+    parameters is one event, as for DiagNormal; else every element is one,
+    as for Normal).  sample keeps the parameters and the draws for grad."""
     cdef bint _event, _antithetic
     cdef object _loc, _scale, _x        # parameters and draws of the last sample
     cdef Py_ssize_t _M, _D
