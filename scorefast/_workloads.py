@@ -171,12 +171,11 @@ def _c1_rewards(R, a):
     return R[np.arange(R.shape[0]), a]
 
 
-def _last_axis_dot(a, b):
-    """``sum_d a[..., d] b[..., d]``, broadcast: numpy's vecdot (NumPy 2), which
-    costs the least of the NumPy forms at every size here (for a 16 x 8 batch,
-    half of einsum's call), else einsum."""
-    vecdot = getattr(np, "vecdot", None)
-    return vecdot(a, b) if vecdot is not None else np.einsum("...d,...d->...", a, b)
+#: ``sum_d a[..., d] b[..., d]``, broadcast: numpy's vecdot (NumPy 2), which
+#: costs the least of the NumPy forms at every size here (for a 16 x 8 batch,
+#: half of einsum's call), else einsum
+_last_axis_dot = getattr(np, "vecdot", None) or (
+    lambda a, b: np.einsum("...d,...d->...", a, b))
 
 
 def _b1_rewards(R, x):

@@ -106,7 +106,14 @@ def _configuration(n_samples, baseline, reduction, eps, ddof):
 
 
 class _Step:
-    """The configuration every step shows (read-only)."""
+    """The configuration every step is made with (checked, given to the
+    compiled core) and shows (read-only)."""
+
+    def __init__(self, n_samples, baseline="loo", reduction="mean", *, eps=1e-8, ddof=0,
+                 validate=True):
+        n, kind, c, eps, ddof, mean = _configuration(n_samples, baseline, reduction, eps, ddof)
+        self._configure(n, kind, c, eps, ddof, mean, bool(validate), _SUPPORT)
+        self._config = (n, baseline, reduction)
 
     n_samples = property(lambda self: self._config[0], doc="Samples per batch element.")
     baseline = property(lambda self: self._config[1], doc="The baseline, as given.")
@@ -162,12 +169,6 @@ class CategoricalStep(_Step, _categorical.StepCore):
     with the Generator advanced as by a successful call.
     """
 
-    def __init__(self, n_samples, baseline="loo", reduction="mean", *, eps=1e-8, ddof=0,
-                 validate=True):
-        n, kind, c, eps, ddof, mean = _configuration(n_samples, baseline, reduction, eps, ddof)
-        self._configure(n, kind, c, eps, ddof, mean, bool(validate), _SUPPORT)
-        self._config = (n, baseline, reduction)
-
 
 class BernoulliStep(_Step, _bernoulli.StepCore):
     r"""A REINFORCE step for independent binary actions over logits.
@@ -208,24 +209,16 @@ class BernoulliStep(_Step, _bernoulli.StepCore):
     without a copy) and must not change between ``sample`` and ``grad``.
     """
 
-    def __init__(self, n_samples, baseline="loo", reduction="mean", *, eps=1e-8, ddof=0,
-                 validate=True):
-        n, kind, c, eps, ddof, mean = _configuration(n_samples, baseline, reduction, eps, ddof)
-        self._configure(n, kind, c, eps, ddof, mean, bool(validate), _SUPPORT)
-        self._config = (n, baseline, reduction)
-
 
 class _GaussianStep(_Step, _gaussian.StepCore):
     _event_axis = None
 
     def __init__(self, n_samples, baseline="mean", reduction="mean", *, antithetic=False,
                  eps=1e-8, ddof=0, validate=True):
-        n, kind, c, eps, ddof, mean = _configuration(n_samples, baseline, reduction, eps, ddof)
-        if antithetic and n % 2:
-            raise ValueError(f"antithetic sampling needs an even n_samples, got {n}")
-        self._configure(n, kind, c, eps, ddof, mean, bool(validate), _SUPPORT)
+        super().__init__(n_samples, baseline, reduction, eps=eps, ddof=ddof, validate=validate)
+        if antithetic and self.n_samples % 2:
+            raise ValueError(f"antithetic sampling needs an even n_samples, got {self.n_samples}")
         self._configure_draws(self._event_axis, bool(antithetic))
-        self._config = (n, baseline, reduction)
 
 
 class NormalStep(_GaussianStep):

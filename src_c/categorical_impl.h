@@ -479,6 +479,17 @@ int SF_FN(sf_cat_weighted_score)(sf_index S, sf_index B, sf_index K,
                                    0.0, 0.0, 0.0, 1.0, grad, n_threads);
 }
 
+/* Row i of an (S, B) draw when the row is invalid (drawn from only when
+ * validation is off): no class to draw, value -1 and log-probability NaN. */
+static inline void SF_FN(row_undrawn)(sf_index S, sf_index B, sf_index i, int64_t *value,
+                                      SF_T *log_prob)
+{
+    for (sf_index s = 0; s < S; s++) {
+        value[s * B + i] = -1;
+        if (log_prob) log_prob[s * B + i] = (SF_T)NAN;
+    }
+}
+
 /* The rows [lo, hi) of sample_rows (without their log-sums and
  * log-probabilities) when a row has at most SF_SUB classes, one sub-block:
  * row_max, row_exp_cum and row_draws_one_super's arithmetic, the same sums
@@ -519,11 +530,7 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
             }
         }
         if (nm[0] != nm[0]) {
-            /* an invalid row (drawn from only when validation is off) */
-            for (sf_index s = 0; s < S; s++) {
-                value[s * B + i] = -1;
-                if (log_prob) log_prob[s * B + i] = (SF_T)NAN;
-            }
+            SF_FN(row_undrawn)(S, B, i, value, log_prob);
             continue;
         }
         double m = nm[0];
@@ -580,12 +587,7 @@ static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_inde
             }
         }
         if (nm[0] != nm[0]) {
-            /* an invalid row (drawn from only when validation is off): no
-             * class to draw */
-            for (sf_index s = 0; s < S; s++) {
-                value[s * B + i] = -1;
-                if (log_prob) log_prob[s * B + i] = (SF_T)NAN;
-            }
+            SF_FN(row_undrawn)(S, B, i, value, log_prob);
             continue;
         }
         SF_FN(row_sample)(K, S, B, l, nm, e, e + Kp + 1, e + Kp + 1 + nsub,
