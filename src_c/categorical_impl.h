@@ -494,10 +494,16 @@ static inline void SF_FN(row_undrawn)(sf_index S, sf_index B, sf_index i, int64_
  * log-probabilities) when a row has at most SF_SUB classes, one sub-block:
  * row_max, row_exp_cum and row_draws_one_super's arithmetic, the same sums
  * in the same order (a tree over a full sub-block, else in class order;
- * the running sums in class order), held in eight-lane arrays that the
- * compiler keeps in registers, in one loop over the rows with no call per
- * row, so that short rows overlap.  The status of the first invalid row
- * (its index in *bad) as sample_rows gives it. */
+ * the running sums in class order), held in eight-lane arrays, with no call
+ * per row.  Rows go SF_SHORT_ROWS at a time through three loops: the
+ * maxima, the exponentials, the sums and draws.  The middle loop holds
+ * nothing but the exponentials, so those of many rows are in flight at
+ * once (one row's polynomial is a chain of dependent operations).  The
+ * status of the first invalid row (its index in *bad) as sample_rows
+ * gives it. */
+#ifndef SF_SHORT_ROWS
+#define SF_SHORT_ROWS 16
+#endif
 SF_CLONES
 static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_index B,
                                     sf_index K, const SF_T *logits, double *norm,
@@ -505,58 +511,69 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
                                     SF_T *log_prob, sf_index *bad)
 {
     int status = SF_OK;
-    for (sf_index i = lo; i < hi; i++) {
-        const SF_T *l = logits + i * K;
-        double *nm = norm + 2 * i;
-        double x[SF_SUB], e[SF_SUB], run[SF_SUB];
-        for (sf_index k = 0; k < SF_SUB; k++) x[k] = k < K ? (double)l[k] : -INFINITY;
-        if (fill_norm == SF_CAT_NORM_ALL) {
-            double m = -INFINITY;
-            int has_nan = 0;
-            for (sf_index k = 0; k < SF_SUB; k++) {
-                has_nan |= x[k] != x[k];
-                m = x[k] > m ? x[k] : m;
-            }
-            nm[1] = NAN;
-            if (has_nan || m == INFINITY || m == -INFINITY) {
-                nm[0] = NAN;
-                if (status == SF_OK) {
-                    status = has_nan ? SF_ERR_NAN
-                                     : m == INFINITY ? SF_ERR_POSINF : SF_ERR_ALL_MASKED;
-                    *bad = i;
+    double x[SF_SHORT_ROWS][SF_SUB], e[SF_SHORT_ROWS][SF_SUB];
+    for (sf_index i0 = lo; i0 < hi; i0 += SF_SHORT_ROWS) {
+        sf_index n = hi - i0 < SF_SHORT_ROWS ? hi - i0 : SF_SHORT_ROWS;
+        for (sf_index r = 0; r < n; r++) {
+            const SF_T *l = logits + (i0 + r) * K;
+            double *nm = norm + 2 * (i0 + r);
+            for (sf_index k = 0; k < SF_SUB; k++) x[r][k] = k < K ? (double)l[k] : -INFINITY;
+            if (fill_norm == SF_CAT_NORM_ALL) {
+                double m = -INFINITY;
+                int has_nan = 0;
+                for (sf_index k = 0; k < SF_SUB; k++) {
+                    has_nan |= x[r][k] != x[r][k];
+                    m = x[r][k] > m ? x[r][k] : m;
                 }
-            } else {
-                nm[0] = m;
+                nm[1] = NAN;
+                if (has_nan || m == INFINITY || m == -INFINITY) {
+                    nm[0] = NAN;
+                    if (status == SF_OK) {
+                        status = has_nan ? SF_ERR_NAN
+                                         : m == INFINITY ? SF_ERR_POSINF : SF_ERR_ALL_MASKED;
+                        *bad = i0 + r;
+                    }
+                } else {
+                    nm[0] = m;
+                }
             }
         }
-        if (nm[0] != nm[0]) {
-            SF_FN(row_undrawn)(S, B, i, value, log_prob);
-            continue;
+        for (sf_index r = 0; r < n; r++) {
+            double m = norm[2 * (i0 + r)];          /* NaN for an invalid row: not used */
+            for (sf_index k = 0; k < SF_SUB; k++)
+                e[r][k] = sf_exp_nonpos(x[r][k] - m);   /* 0 past K */
         }
-        double m = nm[0];
-        for (sf_index k = 0; k < SF_SUB; k++) e[k] = sf_exp_nonpos(x[k] - m);  /* 0 past K */
-        double total = 0.0, acc = 0.0;
-        for (sf_index k = 0; k < SF_SUB; k++) {
-            acc += e[k];
-            run[k] = acc;
-        }
-        if (K == SF_SUB)
-            total = ((e[0] + e[1]) + (e[2] + e[3])) + ((e[4] + e[5]) + (e[6] + e[7]));
-        else
-            total = K > 0 ? run[K - 1] : 0.0;
-        if (fill_norm != SF_CAT_NORM_READY) nm[1] = total;
-        for (sf_index s = 0; s < S; s++) {
-            double t = uniform[s * B + i] * total;
-            sf_index c = 0;
-            for (sf_index k = 0; k < SF_SUB; k++) c += run[k] <= t;
-            if (!(t < total && c < K)) {
-                /* t at or past the tree sum, or past the class-order sums
-                 * (rounding): the last class with a weight, as row_invert
-                 * draws it then */
-                for (c = K - 1; c > 0 && !(e[c] > 0.0); c--) {}
-                c = c > 0 ? c : 0;
+        for (sf_index r = 0; r < n; r++) {
+            sf_index i = i0 + r;
+            double *nm = norm + 2 * i;
+            if (nm[0] != nm[0]) {
+                SF_FN(row_undrawn)(S, B, i, value, log_prob);
+                continue;
             }
-            value[s * B + i] = (int64_t)c;
+            const double *er = e[r];
+            double run[SF_SUB], total = 0.0, acc = 0.0;
+            for (sf_index k = 0; k < SF_SUB; k++) {
+                acc += er[k];
+                run[k] = acc;
+            }
+            if (K == SF_SUB)
+                total = ((er[0] + er[1]) + (er[2] + er[3])) + ((er[4] + er[5]) + (er[6] + er[7]));
+            else
+                total = K > 0 ? run[K - 1] : 0.0;
+            if (fill_norm != SF_CAT_NORM_READY) nm[1] = total;
+            for (sf_index s = 0; s < S; s++) {
+                double t = uniform[s * B + i] * total;
+                sf_index c = 0;
+                for (sf_index k = 0; k < SF_SUB; k++) c += run[k] <= t;
+                if (!(t < total && c < K)) {
+                    /* t at or past the tree sum, or past the class-order sums
+                     * (rounding): the last class with a weight, as row_invert
+                     * draws it then */
+                    for (c = K - 1; c > 0 && !(er[c] > 0.0); c--) {}
+                    c = c > 0 ? c : 0;
+                }
+                value[s * B + i] = (int64_t)c;
+            }
         }
     }
     return status;
