@@ -251,16 +251,13 @@ static void SF_FN(row_draws_one_super)(sf_index K, sf_index S, sf_index stride,
 }
 
 /* One row's S draws from the uniforms u[0], u[stride], ... into value at
- * the same stride, with the row's total (whose log is the log-sum) put in
- * nm[1] if fill_norm.  A cloned function, so that the searches are
- * vectorised for the machine. */
+ * the same stride, from e, cum, sup and total as row_exp_cum leaves them.
+ * A cloned function, so that the searches are vectorised for the machine. */
 SF_CLONES
-static void SF_FN(row_sample)(sf_index K, sf_index S, sf_index stride, const SF_T *l,
-                              double *nm, double *e, double *cum, double *sup, double *run,
-                              int fill_norm, const double *u, int64_t *value)
+static void SF_FN(row_draws)(sf_index K, sf_index S, sf_index stride, const double *e,
+                             const double *cum, const double *sup, double total, double *run,
+                             const double *u, int64_t *value)
 {
-    double total = SF_FN(row_exp_cum)(K, l, nm[0], e, cum, sup);
-    if (fill_norm) nm[1] = total;
     if (K <= SF_SUB * SF_SUPER) {
         SF_FN(row_draws_one_super)(K, S, stride, e, cum, sup, total, run, u, value);
     } else {
@@ -579,39 +576,60 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
     return status;
 }
 
-/* The rows [lo, hi) of sample_rows with more than SF_SUB classes, a call of
- * row_sample each, with their own scratch (status as short_rows_sample's,
- * or SF_ERR_NOMEM). */
+/* The rows [lo, hi) of sample_rows with more than SF_SUB classes, with
+ * their own scratch (status as short_rows_sample's, or SF_ERR_NOMEM).
+ * Rows of at most SF_LONG_BLOCK / SF_SUB sub-blocks go several at a time
+ * through three loops (row_max, row_exp_cum, row_draws), so that one row's
+ * chains of dependent steps (the maximum, the running sums, the searches)
+ * overlap with those of the others; a longer row goes alone. */
+#ifndef SF_LONG_BLOCK
+#define SF_LONG_BLOCK 512
+#endif
 static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_index B,
                                    sf_index K, const SF_T *logits, double *norm,
                                    int fill_norm, const double *uniform, int64_t *value,
                                    SF_T *log_prob, sf_index *bad)
 {
-    /* e (zero past K up to a whole sub-block, for the running sums of
-     * row_draws_one_super), a zero, then cum, sup and the running sums */
+    /* per row of the block: e (zero past K up to a whole sub-block, for the
+     * running sums of row_draws_one_super), a zero, then cum, sup and the
+     * running sums; and the rows' totals */
     sf_index nsub = sf_sub_count(K), nsup = sf_super_count(K), Kp = nsub * SF_SUB;
-    double *e = (double *)calloc((size_t)(2 * Kp + 1 + nsub + nsup), sizeof(double));
-    if (!e) return SF_ERR_NOMEM;
+    sf_index width = 2 * Kp + 1 + nsub + nsup;
+    sf_index rows = Kp < SF_LONG_BLOCK ? SF_LONG_BLOCK / Kp : 1;
+    double *scratch = (double *)calloc((size_t)(rows * (width + 1)), sizeof(double));
+    if (!scratch) return SF_ERR_NOMEM;
+    double *total = scratch + rows * width;
     int status = SF_OK;
-    for (sf_index i = lo; i < hi; i++) {
-        const SF_T *l = logits + i * K;
-        double *nm = norm + 2 * i;
+    for (sf_index i0 = lo; i0 < hi; i0 += rows) {
+        sf_index n = hi - i0 < rows ? hi - i0 : rows;
         if (fill_norm == SF_CAT_NORM_ALL) {
-            int st = SF_FN(row_max)(K, l, NULL, nm);
-            if (st != SF_OK && status == SF_OK) {
-                status = st;
-                *bad = i;
+            for (sf_index r = 0; r < n; r++) {
+                int st = SF_FN(row_max)(K, logits + (i0 + r) * K, NULL, norm + 2 * (i0 + r));
+                if (st != SF_OK && status == SF_OK) {
+                    status = st;
+                    *bad = i0 + r;
+                }
             }
         }
-        if (nm[0] != nm[0]) {
-            SF_FN(row_undrawn)(S, B, i, value, log_prob);
-            continue;
+        for (sf_index r = 0; r < n; r++) {
+            double *nm = norm + 2 * (i0 + r), *e = scratch + r * width;
+            if (nm[0] != nm[0]) continue;
+            total[r] = SF_FN(row_exp_cum)(K, logits + (i0 + r) * K, nm[0], e, e + Kp + 1,
+                                          e + Kp + 1 + nsub);
+            if (fill_norm != SF_CAT_NORM_READY) nm[1] = total[r];
         }
-        SF_FN(row_sample)(K, S, B, l, nm, e, e + Kp + 1, e + Kp + 1 + nsub,
-                          e + Kp + 1 + nsub + nsup, fill_norm != SF_CAT_NORM_READY,
-                          uniform + i, value + i);
+        for (sf_index r = 0; r < n; r++) {
+            sf_index i = i0 + r;
+            double *e = scratch + r * width;
+            if (norm[2 * i] != norm[2 * i]) {
+                SF_FN(row_undrawn)(S, B, i, value, log_prob);
+                continue;
+            }
+            SF_FN(row_draws)(K, S, B, e, e + Kp + 1, e + Kp + 1 + nsub,
+                             total[r], e + Kp + 1 + nsub + nsup, uniform + i, value + i);
+        }
     }
-    free(e);
+    free(scratch);
     return status;
 }
 
