@@ -66,12 +66,33 @@ static inline sf_index sf_super_count(sf_index K)
     return (sf_sub_count(K) + SF_SUPER - 1) / SF_SUPER;
 }
 #endif
+/* Rows longer than SF_LONG_BLOCK classes are worked on one at a time, and
+ * row_exp_cum fetches the next one into cache SF_PREFETCH_CHUNK classes at
+ * a time while it works on the current one. */
+#ifndef SF_LONG_BLOCK
+#define SF_LONG_BLOCK 512
+#define SF_PREFETCH_CHUNK 64
+#endif
 SF_CLONES
 static double SF_FN(row_exp_cum)(sf_index K, const SF_T *l, double m, double *e,
-                                 double *cum, double *sup)
+                                 double *cum, double *sup, const SF_T *next)
 {
-    SF_SIMD
-    for (sf_index k = 0; k < K; k++) e[k] = sf_exp_nonpos((double)l[k] - m);
+    if (next) {
+        /* the next row's logits fetched into cache while this row's
+         * exponentials are computed, a chunk's share after each chunk, so
+         * that its reading from memory overlaps with this arithmetic */
+        for (sf_index k0 = 0; k0 < K; k0 += SF_PREFETCH_CHUNK) {
+            sf_index k1 = K - k0 < SF_PREFETCH_CHUNK ? K : k0 + SF_PREFETCH_CHUNK;
+            SF_SIMD
+            for (sf_index k = k0; k < k1; k++) e[k] = sf_exp_nonpos((double)l[k] - m);
+            for (const char *p = (const char *)(next + k0); p < (const char *)(next + k1);
+                 p += 64)
+                __builtin_prefetch(p, 0, 3);
+        }
+    } else {
+        SF_SIMD
+        for (sf_index k = 0; k < K; k++) e[k] = sf_exp_nonpos((double)l[k] - m);
+    }
     sf_index full = K / SF_SUB, nsub = sf_sub_count(K);
     /* the sums of the sub-blocks, independent of one another (vectorised
      * across sub-blocks) */
@@ -335,7 +356,9 @@ int SF_FN(sf_cat_log_normalizer)(sf_index B, sf_index K, const SF_T *logits,
         for (sf_index i = 0; i < B; i++) {
             double *nm = norm + 2 * i;
             if (!e || nm[0] != nm[0]) continue;       /* an invalid row stays NaN */
-            double total = SF_FN(row_exp_cum)(K, logits + i * K, nm[0], e, e + K, e + K + nsub);
+            const SF_T *next = K > SF_LONG_BLOCK && i + 1 < B ? logits + (i + 1) * K : NULL;
+            double total = SF_FN(row_exp_cum)(K, logits + i * K, nm[0], e, e + K, e + K + nsub,
+                                              next);
             nm[1] = sf_log(total);
         }
         free(e);
@@ -581,10 +604,8 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
  * Rows of at most SF_LONG_BLOCK / SF_SUB sub-blocks go several at a time
  * through three loops (row_max, row_exp_cum, row_draws), so that one row's
  * chains of dependent steps (the maximum, the running sums, the searches)
- * overlap with those of the others; a longer row goes alone. */
-#ifndef SF_LONG_BLOCK
-#define SF_LONG_BLOCK 512
-#endif
+ * overlap with those of the others; a longer row goes alone, and the next
+ * row is fetched into cache while its exponentials are computed. */
 static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_index B,
                                    sf_index K, const SF_T *logits, double *norm,
                                    int fill_norm, const double *uniform, int64_t *value,
@@ -614,8 +635,10 @@ static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_inde
         for (sf_index r = 0; r < n; r++) {
             double *nm = norm + 2 * (i0 + r), *e = scratch + r * width;
             if (nm[0] != nm[0]) continue;
+            /* a row alone is long: the next one is fetched meanwhile */
+            const SF_T *next = rows == 1 && i0 + 1 < hi ? logits + (i0 + 1) * K : NULL;
             total[r] = SF_FN(row_exp_cum)(K, logits + (i0 + r) * K, nm[0], e, e + Kp + 1,
-                                          e + Kp + 1 + nsub);
+                                          e + Kp + 1 + nsub, next);
             if (fill_norm != SF_CAT_NORM_READY) nm[1] = total[r];
         }
         for (sf_index r = 0; r < n; r++) {
