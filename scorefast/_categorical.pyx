@@ -302,12 +302,16 @@ def log_array(const double[::1] x, double[::1] out):
         sf_log_array(x.shape[0], &x[0], &out[0])
 
 
-def normal_fill(unsigned long long key, unsigned long long offset, double[::1] out):
-    """out[j] = standard normal draw offset + j of the counter stream keyed by key."""
+def normal_fill(unsigned long long key, unsigned long long offset, cython.floating[::1] out):
+    """out[j] = standard normal draw offset + j of the counter stream keyed by
+    key: the float64 stream, or the float32 one for a float32 out."""
     if out.shape[0] == 0:
         return
     with nogil:
-        sf_normal_fill(out.shape[0], key, offset, &out[0])
+        if cython.floating is double:
+            sf_normal_fill(out.shape[0], key, offset, &out[0])
+        else:
+            sf_normal_fill_f(out.shape[0], key, offset, &out[0])
 
 
 def normal_quantile_array(const double[::1] p, double[::1] out):

@@ -50,32 +50,53 @@ int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *
     return SF_OK;
 }
 
-#ifndef SF_TAIL_MARK
-#define SF_TAIL_MARK 100.0          /* no central value comes near it (|z| < 1.5) */
-#endif
 
-/* z[j] = standard normal draw first + j of the stream keyed by key, j < n.
- * The quantile's central piece is evaluated for every draw; the tail
- * piece (a log, a square root and a second rational function) only for the
- * 15% of draws that need it, gathered into idx and tail (scratch of n each):
- * the same values as sf_counter_normal, at about half the cost. */
+/* z[j] = standard normal draw first + j of the stream keyed by key, j < n
+ * (for float32 parameters, the float32 stream: sf_counter_normal_f).  The
+ * quantile's central piece is evaluated for every draw; the tail piece (a
+ * log, a square root and a second rational function) only for the 15% of
+ * draws that need it, gathered into idx and tail (scratch of n each): the
+ * same values as sf_counter_normal(_f), at about half the cost.  The draws
+ * that need it are marked by a byte each (in tail's memory until the tails
+ * are computed), and gathered without a branch on the data. */
 SF_CLONES
 static void SF_FN(normals)(sf_index n, uint64_t key, uint64_t first, double *z,
                            sf_index *idx, double *tail)
 {
-    SF_SIMD
-    for (sf_index j = 0; j < n; j++) {
-        double q = sf_counter_uniform(key, first + (uint64_t)j) - 0.5;
-        z[j] = sf_normal_is_central(q) ? sf_normal_quantile_central(q) : SF_TAIL_MARK;
+    const int f32 = sizeof(SF_T) == sizeof(float);
+    unsigned char *in_tail = (unsigned char *)tail;
+    if (f32) {
+        SF_SIMD
+        for (sf_index j = 0; j < n; j++) {
+            float q = sf_offset32_q(sf_counter_offset32(key, first + (uint64_t)j));
+            int central = sf_normal_is_central_f(q);
+            z[j] = central ? (double)sf_normal_quantile_central_f(q) : 0.0;
+            in_tail[j] = (unsigned char)!central;
+        }
+    } else {
+        SF_SIMD
+        for (sf_index j = 0; j < n; j++) {
+            double q = sf_counter_uniform(key, first + (uint64_t)j) - 0.5;
+            int central = sf_normal_is_central(q);
+            z[j] = central ? sf_normal_quantile_central(q) : 0.0;
+            in_tail[j] = (unsigned char)!central;
+        }
     }
     sf_index m = 0;
     for (sf_index j = 0; j < n; j++) {
         idx[m] = j;
-        m += z[j] == SF_TAIL_MARK;
+        m += in_tail[j];
     }
-    SF_SIMD
-    for (sf_index t = 0; t < m; t++)
-        tail[t] = sf_normal_quantile_tail(sf_counter_uniform(key, first + (uint64_t)idx[t]));
+    if (f32) {
+        SF_SIMD
+        for (sf_index t = 0; t < m; t++)
+            tail[t] = (double)sf_normal_quantile_tail_f(
+                sf_counter_offset32(key, first + (uint64_t)idx[t]));
+    } else {
+        SF_SIMD
+        for (sf_index t = 0; t < m; t++)
+            tail[t] = sf_normal_quantile_tail(sf_counter_uniform(key, first + (uint64_t)idx[t]));
+    }
     for (sf_index t = 0; t < m; t++) z[idx[t]] = tail[t];
 }
 

@@ -33,6 +33,13 @@ void sf_normal_fill(sf_index n, uint64_t key, uint64_t offset, double *y)
 }
 
 SF_CLONES
+void sf_normal_fill_f(sf_index n, uint64_t key, uint64_t offset, float *y)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) y[j] = sf_counter_normal_f(key, offset + (uint64_t)j);
+}
+
+SF_CLONES
 void sf_normal_quantile_array(sf_index n, const double *p, double *z)
 {
     SF_SIMD

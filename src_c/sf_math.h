@@ -166,8 +166,9 @@ void sf_exp_array(ptrdiff_t n, const double *x, double *y);
 void sf_exp_nonpos_array(ptrdiff_t n, const double *x, double *y);
 void sf_log_array(ptrdiff_t n, const double *x, double *y);
 /* y[j] = standard normal draw offset + j of the stream keyed by key
- * (sf_random.h), for tests. */
+ * (sf_random.h), and of its float32 form, for tests. */
 void sf_normal_fill(ptrdiff_t n, uint64_t key, uint64_t offset, double *y);
+void sf_normal_fill_f(ptrdiff_t n, uint64_t key, uint64_t offset, float *y);
 /* z[j] = Phi^-1(p[j]) (sf_random.h), for tests. */
 void sf_normal_quantile_array(ptrdiff_t n, const double *p, double *z);
 

@@ -113,4 +113,55 @@ static inline double sf_counter_normal(uint64_t key, uint64_t j)
     return sf_normal_quantile(sf_counter_uniform(key, j));
 }
 
+/*
+ * The float32 form of the stream, for float32 parameters.  Draw j is the
+ * top 32 bits of output j (sf_counter_u64), as the signed offset s from the
+ * middle of [0, 2^32), s = bits - 2^31, whose uniform is (bits + 1/2) 2^-32;
+ * the quantile is Wichura's single-precision AS 241 (PPND7: rational
+ * functions of degree 3/3 in the centre and 3/2 in the tail, accurate to
+ * about 1e-7), in float arithmetic except the tail's log and square root,
+ * taken in double.  The smallest tail probability, 2^-33, has
+ * sqrt(-log p) < 5, so PPND7's far-tail piece is never needed.  Sixteen
+ * float lanes against eight double ones and half the terms: about twice
+ * as fast as the float64 stream, whose float32 rounding it is not.
+ */
+static inline int64_t sf_counter_offset32(uint64_t key, uint64_t j)
+{
+    return (int64_t)(sf_counter_u64(key, j) >> 32) - 2147483648LL;
+}
+
+/* q = u - 1/2 of an offset s, in float. */
+static inline float sf_offset32_q(int64_t s) { return ((float)s + 0.5f) * 0x1p-32f; }
+
+static inline int sf_normal_is_central_f(float q) { return fabsf(q) <= 0.425f; }
+
+static inline float sf_normal_quantile_central_f(float q)
+{
+    float r = 0.180625f - q * q;
+    float num = ((59.109374720f * r + 159.29113202f) * r + 50.434271938f) * r + 3.3871327179f;
+    float den = ((67.187563600f * r + 78.757757664f) * r + 17.895169469f) * r + 1.0f;
+    return q * num / den;
+}
+
+static inline float sf_normal_quantile_tail_f(int64_t s)
+{
+    /* p = the uniform's distance to the nearer end of (0, 1), exact in double */
+    double p = ((double)(s < 0 ? s + 2147483648LL : 2147483647LL - s) + 0.5) * 0x1p-32;
+    float r = (float)sqrt(-sf_log(p)) - 1.6f;
+    float num = ((0.17023821103f * r + 1.3067284816f) * r + 2.7568153900f) * r + 1.4234372777f;
+    float den = (0.12021132975f * r + 0.73700164250f) * r + 1.0f;
+    float z = num / den;
+    return s < 0 ? -z : z;
+}
+
+/* Standard normal draw j of the float32 stream keyed by key. */
+static inline float sf_counter_normal_f(uint64_t key, uint64_t j)
+{
+    int64_t s = sf_counter_offset32(key, j);
+    float q = sf_offset32_q(s);
+    float central = sf_normal_quantile_central_f(q);
+    float tail = sf_normal_quantile_tail_f(s);
+    return sf_normal_is_central_f(q) ? central : tail;
+}
+
 #endif

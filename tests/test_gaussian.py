@@ -559,16 +559,17 @@ def test_fast_sampler_in_chunks_of_rows(D, antithetic):
 
 
 @pytest.mark.parametrize("shape", [(1, 5000), (37, 3), (1, 1)])
-def test_fast_sampler_draws_the_counter_stream(shape):
+def test_fast_sampler_draws_the_counter_stream(shape, dtype):
     """The fast sampler evaluates the quantile's tail only where needed; its
     standard normals are still, bit for bit, draws 0, 1, 2, ... of the
     counter stream keyed by one raw draw of the Generator (what
-    sf_counter_normal gives for each index), central and tail alike."""
+    sf_counter_normal gives for each index, or sf_counter_normal_f, the
+    float32 stream, for float32 parameters), central and tail alike."""
     from scorefast import _categorical
-    d = sf.DiagNormal(np.zeros(shape), np.ones(shape))
+    d = sf.DiagNormal(np.zeros(shape, dtype), np.ones(shape, dtype))
     x = d.sample(3, rng=np.random.default_rng(21))
     key = int(np.random.default_rng(21).bit_generator.random_raw())
-    z = np.empty(x.size)
+    z = np.empty(x.size, dtype)
     _categorical.normal_fill(key, 0, z)
     np.testing.assert_array_equal(x.ravel(), z)
     assert (np.abs(z) > 1.44).mean() > 0.1 or z.size < 100     # tails were drawn

@@ -136,3 +136,76 @@ def test_normal_quantile_matches_scipy():
     np.testing.assert_allclose(z, want, rtol=2e-15, atol=1e-300)
     assert np.all(z[p == 0.5] == 0.0)
     assert np.all(np.sign(z) == np.sign(p - 0.5))
+
+
+# -- the float32 form of the counter stream ---------------------------------------
+def _splitmix64(key, j):
+    """Output j of a SplitMix64 generator seeded with key (sf_counter_u64)."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(key) + (j.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def _ppnd7(q, p_tail, dtype):
+    """Wichura's AS 241 PPND7 in the given dtype: the central piece at
+    q = u - 1/2, the tail piece at p = min(u, 1 - u) (whose log and square
+    root are taken in double, as the kernel takes them)."""
+    f = np.dtype(dtype).type
+    r = f(0.180625) - q * q
+    num = ((f(59.109374720) * r + f(159.29113202)) * r + f(50.434271938)) * r + f(3.3871327179)
+    den = ((f(67.187563600) * r + f(78.757757664)) * r + f(17.895169469)) * r + f(1.0)
+    central = q * num / den
+    t = np.sqrt(-np.log(p_tail)).astype(dtype) - f(1.6)
+    num = ((f(0.17023821103) * t + f(1.3067284816)) * t + f(2.7568153900)) * t + f(1.4234372777)
+    den = (f(0.12021132975) * t + f(0.73700164250)) * t + f(1.0)
+    tail = np.where(q < 0, -(num / den), num / den)
+    return np.where(np.abs(q) <= f(0.425), central, tail)
+
+
+def test_float32_counter_normals_are_ppnd7_of_the_top_32_bits():
+    """Draw j of the float32 stream: s = (top 32 bits of SplitMix64 output j)
+    - 2^31, q = (s + 1/2) 2^-32 in float32, and PPND7 in float32 arithmetic.
+    Checked against that recipe in NumPy: the central piece bit for bit
+    (the same float32 operations, each rounded once); the tail to one ulp
+    (the kernel's log is its own, which can differ from NumPy's in the last
+    bit of the double it feeds to the float32 rounding)."""
+    n, key = 400_000, 12345
+    z = np.empty(n, np.float32)
+    _categorical.normal_fill(key, 0, z)
+    s = (_splitmix64(key, np.arange(n)) >> np.uint64(32)).astype(np.int64) - 2**31
+    q = (s.astype(np.float32) + np.float32(0.5)) * np.float32(2.0**-32)
+    p_tail = (np.where(s < 0, s + 2**31, 2**31 - 1 - s) + 0.5) * 2.0**-32
+    want = _ppnd7(q, p_tail, np.float32)
+    central = np.abs(q) <= np.float32(0.425)
+    assert 0.1 < (~central).mean() < 0.2                # both pieces drawn
+    np.testing.assert_array_equal(z[central], want[central])
+    np.testing.assert_array_max_ulp(z[~central], want[~central], maxulp=1)
+    # a block regenerates from its offset, as in the float64 stream
+    block = np.empty(1000, np.float32)
+    _categorical.normal_fill(key, 250_000, block)
+    np.testing.assert_array_equal(block, z[250_000:251_000])
+
+
+def test_float32_counter_normals_are_near_the_exact_quantile():
+    """Against scipy's ndtri of the same uniform (s + 1/2) 2^-32 + 1/2: PPND7's
+    own error (measured here, in double, on these uniforms; about 1e-7 as AS
+    241 states) plus, for the float32 arithmetic, one rounding of at most
+    2^-24 relative in each of the 13 operations from q to z (q, r, the two
+    polynomials, the product and the quotient)."""
+    special = pytest.importorskip("scipy.special")
+    stats = pytest.importorskip("scipy.stats")
+    n, key = 1_000_000, 777
+    z = np.empty(n, np.float32)
+    _categorical.normal_fill(key, 0, z)
+    s = (_splitmix64(key, np.arange(n)) >> np.uint64(32)).astype(np.int64) - 2**31
+    q = (s + 0.5) * 2.0**-32
+    p_tail = (np.where(s < 0, s + 2**31, 2**31 - 1 - s) + 0.5) * 2.0**-32
+    exact = special.ndtri(q + 0.5)
+    ppnd7_error = np.abs(_ppnd7(q, p_tail, np.float64) / exact - 1).max()
+    assert ppnd7_error < 2e-7
+    rel = np.abs(z.astype(np.float64) / exact - 1)
+    assert rel.max() <= ppnd7_error + 13 * 2.0**-24
+    assert stats.kstest(z.astype(np.float64), "norm").pvalue > 1e-3
+    assert abs(z.mean(dtype=np.float64)) < 5 / np.sqrt(n)
