@@ -66,12 +66,18 @@ static inline sf_index sf_super_count(sf_index K)
     return (sf_sub_count(K) + SF_SUPER - 1) / SF_SUPER;
 }
 #endif
-/* Rows longer than SF_LONG_BLOCK classes are worked on one at a time, and
- * row_exp_cum fetches the next one into cache SF_PREFETCH_CHUNK classes at
- * a time while it works on the current one. */
+/* Rows of up to SF_LONG_BLOCK / 2 classes (padded to whole sub-blocks) are
+ * sampled SF_LONG_BLOCK / K at a time (long_rows_sample); longer ones are
+ * worked on one at a time, and row_exp_cum fetches the next one into cache,
+ * SF_PREFETCH_CHUNK classes' share at a time, while it works on the
+ * current one. */
 #ifndef SF_LONG_BLOCK
 #define SF_LONG_BLOCK 512
 #define SF_PREFETCH_CHUNK 64
+static inline int sf_row_alone(sf_index K)
+{
+    return 2 * sf_sub_count(K) * SF_SUB > SF_LONG_BLOCK;
+}
 #endif
 SF_CLONES
 static double SF_FN(row_exp_cum)(sf_index K, const SF_T *l, double m, double *e,
@@ -356,7 +362,7 @@ int SF_FN(sf_cat_log_normalizer)(sf_index B, sf_index K, const SF_T *logits,
         for (sf_index i = 0; i < B; i++) {
             double *nm = norm + 2 * i;
             if (!e || nm[0] != nm[0]) continue;       /* an invalid row stays NaN */
-            const SF_T *next = K > SF_LONG_BLOCK && i + 1 < B ? logits + (i + 1) * K : NULL;
+            const SF_T *next = sf_row_alone(K) && i + 1 < B ? logits + (i + 1) * K : NULL;
             double total = SF_FN(row_exp_cum)(K, logits + i * K, nm[0], e, e + K, e + K + nsub,
                                               next);
             nm[1] = sf_log(total);
@@ -577,7 +583,8 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
                 run[k] = acc;
             }
             if (K == SF_SUB)
-                total = ((er[0] + er[1]) + (er[2] + er[3])) + ((er[4] + er[5]) + (er[6] + er[7]));
+                total = ((er[0] + er[1]) + (er[2] + er[3])) +
+                        ((er[4] + er[5]) + (er[6] + er[7]));
             else
                 total = K > 0 ? run[K - 1] : 0.0;
             if (fill_norm != SF_CAT_NORM_READY) nm[1] = total;
@@ -601,11 +608,11 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
 
 /* The rows [lo, hi) of sample_rows with more than SF_SUB classes, with
  * their own scratch (status as short_rows_sample's, or SF_ERR_NOMEM).
- * Rows of at most SF_LONG_BLOCK / SF_SUB sub-blocks go several at a time
- * through three loops (row_max, row_exp_cum, row_draws), so that one row's
- * chains of dependent steps (the maximum, the running sums, the searches)
- * overlap with those of the others; a longer row goes alone, and the next
- * row is fetched into cache while its exponentials are computed. */
+ * Short enough rows (sf_row_alone) go several at a time through three loops
+ * (row_max, row_exp_cum, row_draws), so that one row's chains of dependent
+ * steps (the maximum, the running sums, the searches) overlap with those of
+ * the others; a longer row goes alone, and the next row is fetched into
+ * cache while its exponentials are computed. */
 static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_index B,
                                    sf_index K, const SF_T *logits, double *norm,
                                    int fill_norm, const double *uniform, int64_t *value,
@@ -616,7 +623,7 @@ static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_inde
      * running sums; and the rows' totals */
     sf_index nsub = sf_sub_count(K), nsup = sf_super_count(K), Kp = nsub * SF_SUB;
     sf_index width = 2 * Kp + 1 + nsub + nsup;
-    sf_index rows = Kp < SF_LONG_BLOCK ? SF_LONG_BLOCK / Kp : 1;
+    sf_index rows = sf_row_alone(K) ? 1 : SF_LONG_BLOCK / Kp;
     double *scratch = (double *)calloc((size_t)(rows * (width + 1)), sizeof(double));
     if (!scratch) return SF_ERR_NOMEM;
     double *total = scratch + rows * width;

@@ -95,7 +95,8 @@ static void SF_FN(normals)(sf_index n, uint64_t key, uint64_t first, double *z,
     } else {
         SF_SIMD
         for (sf_index t = 0; t < m; t++)
-            tail[t] = sf_normal_quantile_tail(sf_counter_uniform(key, first + (uint64_t)idx[t]));
+            tail[t] = sf_normal_quantile_tail(
+                sf_counter_uniform(key, first + (uint64_t)idx[t]));
     }
     for (sf_index t = 0; t < m; t++) z[idx[t]] = tail[t];
 }
