@@ -192,8 +192,9 @@ def test_float32_counter_normals_are_near_the_exact_quantile():
     """Against scipy's ndtri of the same uniform (s + 1/2) 2^-32 + 1/2: PPND7's
     own error (measured here, in double, on these uniforms; about 1e-7 as AS
     241 states) plus, for the float32 arithmetic, one rounding of at most
-    2^-24 relative in each of the 13 operations from q to z (q, r, the two
-    polynomials, the product and the quotient)."""
+    2^-24 relative in each of the at most 18 operations from s to z (2 for
+    q, 2 for r, 6 for each cubic, the product and the quotient; the tail
+    piece has 13), to first order."""
     special = pytest.importorskip("scipy.special")
     stats = pytest.importorskip("scipy.stats")
     n, key = 1_000_000, 777
@@ -206,6 +207,6 @@ def test_float32_counter_normals_are_near_the_exact_quantile():
     ppnd7_error = np.abs(_ppnd7(q, p_tail, np.float64) / exact - 1).max()
     assert ppnd7_error < 2e-7
     rel = np.abs(z.astype(np.float64) / exact - 1)
-    assert rel.max() <= ppnd7_error + 13 * 2.0**-24
+    assert rel.max() <= ppnd7_error + 18 * 2.0**-24
     assert stats.kstest(z.astype(np.float64), "norm").pvalue > 1e-3
     assert abs(z.mean(dtype=np.float64)) < 5 / np.sqrt(n)
