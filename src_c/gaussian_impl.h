@@ -55,10 +55,11 @@ int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *
  * (for float32 parameters, the float32 stream: sf_counter_normal_f).  The
  * quantile's central piece is evaluated for every draw; the tail piece (a
  * log, a square root and a second rational function) only for the 15% of
- * draws that need it, gathered into idx and tail (scratch of n each): the
- * same values as sf_counter_normal(_f), at about half the cost.  The draws
- * that need it are marked by a byte each (in tail's memory until the tails
- * are computed), and gathered without a branch on the data. */
+ * draws that need it, gathered into idx and tail (scratch of n, and tail of
+ * n + 8): the same values as sf_counter_normal(_f), at about half the cost.
+ * The draws that need it are marked by a byte each (in tail's memory until
+ * the tails are computed), read as 64-bit words of marks whose set bits
+ * give the draws in turn. */
 SF_CLONES
 static void SF_FN(normals)(sf_index n, uint64_t key, uint64_t first, double *z,
                            sf_index *idx, double *tail)
@@ -82,10 +83,19 @@ static void SF_FN(normals)(sf_index n, uint64_t key, uint64_t first, double *z,
             in_tail[j] = (unsigned char)!central;
         }
     }
-    sf_index m = 0;
-    for (sf_index j = 0; j < n; j++) {
-        idx[m] = j;
-        m += in_tail[j];
+    sf_index m = 0, words = (n + 63) / 64;
+    for (sf_index j = n; j < 64 * words; j++) in_tail[j] = 0;
+    for (sf_index w = 0; w < words; w++) {
+        /* the 64 marks as the bits of one word (each byte of 0 or 1 times
+         * 0x0102040810204080 has its 8 marks in its top byte), then its
+         * set bits in turn */
+        uint64_t bits = 0;
+        for (int b = 0; b < 8; b++) {
+            uint64_t eight;
+            memcpy(&eight, in_tail + 64 * w + 8 * b, sizeof eight);
+            bits |= ((eight * 0x0102040810204080ULL) >> 56) << (8 * b);
+        }
+        for (; bits; bits &= bits - 1) idx[m++] = 64 * w + (sf_index)__builtin_ctzll(bits);
     }
     if (f32) {
         SF_SIMD
@@ -212,9 +222,10 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
 {
     if (lo >= hi) return SF_OK;
     sf_index N = M * D;
-    /* z, the chunk's log-normalisers, then idx and tail for the draws */
+    /* z, the chunk's log-normalisers, then idx and tail for the draws (tail
+     * with 8 doubles more, for normals' marks) */
     sf_index nz = nr * D;
-    double *z = (double *)malloc((size_t)(3 * nz + nr + 1) * sizeof(double));
+    double *z = (double *)malloc((size_t)(3 * nz + nr + 1 + 8) * sizeof(double));
     if (!z) return SF_ERR_NOMEM;
     double *c_chunk = z + nz;
     sf_index *idx = (sf_index *)(z + nz + nr + 1);
