@@ -148,6 +148,13 @@ def _splitmix64(key, j):
         return z ^ (z >> np.uint64(31))
 
 
+def _offsets32(key, n):
+    """The float32 stream's offsets s (top 32 bits of output j, less 2^31)
+    for j < n, and each uniform's exact distance to the nearer end of (0, 1)."""
+    s = (_splitmix64(key, np.arange(n)) >> np.uint64(32)).astype(np.int64) - 2**31
+    return s, (np.where(s < 0, s + 2**31, 2**31 - 1 - s) + 0.5) * 2.0**-32
+
+
 def _ppnd7(q, p_tail, dtype):
     """Wichura's AS 241 PPND7 in the given dtype: the central piece at
     q = u - 1/2, the tail piece at p = min(u, 1 - u) (whose log and square
@@ -174,9 +181,8 @@ def test_float32_counter_normals_are_ppnd7_of_the_top_32_bits():
     n, key = 400_000, 12345
     z = np.empty(n, np.float32)
     _categorical.normal_fill(key, 0, z)
-    s = (_splitmix64(key, np.arange(n)) >> np.uint64(32)).astype(np.int64) - 2**31
+    s, p_tail = _offsets32(key, n)
     q = (s.astype(np.float32) + np.float32(0.5)) * np.float32(2.0**-32)
-    p_tail = (np.where(s < 0, s + 2**31, 2**31 - 1 - s) + 0.5) * 2.0**-32
     want = _ppnd7(q, p_tail, np.float32)
     central = np.abs(q) <= np.float32(0.425)
     assert 0.1 < (~central).mean() < 0.2                # both pieces drawn
@@ -200,9 +206,8 @@ def test_float32_counter_normals_are_near_the_exact_quantile():
     n, key = 1_000_000, 777
     z = np.empty(n, np.float32)
     _categorical.normal_fill(key, 0, z)
-    s = (_splitmix64(key, np.arange(n)) >> np.uint64(32)).astype(np.int64) - 2**31
+    s, p_tail = _offsets32(key, n)
     q = (s + 0.5) * 2.0**-32
-    p_tail = (np.where(s < 0, s + 2**31, 2**31 - 1 - s) + 0.5) * 2.0**-32
     exact = special.ndtri(q + 0.5)
     ppnd7_error = np.abs(_ppnd7(q, p_tail, np.float64) / exact - 1).max()
     assert ppnd7_error < 2e-7
