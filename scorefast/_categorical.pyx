@@ -292,6 +292,16 @@ def exp_nonpos_array(const double[::1] x, double[::1] out):
         sf_exp_nonpos_array(x.shape[0], &x[0], &out[0])
 
 
+def expf_nonpos_array(const float[::1] x, float[::1] out):
+    """out = exp(x) in float by a float32 row's exp for x in [-inf, 0] (for tests)."""
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("out: shape does not match x")
+    if x.shape[0] == 0:
+        return
+    with nogil:
+        sf_expf_nonpos_array(x.shape[0], &x[0], &out[0])
+
+
 def log_array(const double[::1] x, double[::1] out):
     """out = log(x) by the kernels' vectorised log (for tests)."""
     if out.shape[0] != x.shape[0]:

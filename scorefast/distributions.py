@@ -178,6 +178,11 @@ class Categorical(Distribution):
     first); probabilities are never formed as an array unless ``probs`` is
     read, and ``reinforce_grad`` with a centred baseline (``"mean"``,
     ``"loo"``, ``"group"``) never needs them.
+
+    With float32 logits the exponentials behind the log-sums and the
+    sampler's inverse CDF are computed in float (within one float32 ulp,
+    sixteen to a 512-bit vector), then summed in double: log-sums and
+    log-probabilities are accurate to float32's precision, as the logits are.
     """
 
     def __init__(self, logits, validate=True, copy=True):
@@ -255,8 +260,9 @@ class Categorical(Distribution):
         Returns
         -------
         ndarray
-            The log-normalisers: float64 whatever the logits' dtype, shape
-            ``batch_shape``.
+            The log-normalisers: float64 whatever the logits' dtype (to
+            float32's precision for float32 logits, see the class's Notes),
+            shape ``batch_shape``.
         """
         return self._norm.sum(axis=1).reshape(self.batch_shape)
 

@@ -7,7 +7,8 @@
  * Point functions work on one row and carry SF_CLONES, so their simple
  * loops are vectorised for the widest SIMD the machine has; the exported
  * kernels loop over rows, in parallel with OpenMP.  All arithmetic is in
- * double, whatever SF_T is.
+ * double, whatever SF_T is, but for the exponentials of a float32 row in
+ * the sampler and its normaliser (row_exp).
  */
 #define SF_CAT2(name, suf) name##_##suf
 #define SF_CAT1(name, suf) SF_CAT2(name, suf)
@@ -19,6 +20,18 @@
 static inline double SF_FN(row_logp)(const SF_T *l, sf_index k, const double *nm)
 {
     return ((double)l[k] - nm[0]) - nm[1];
+}
+
+/* exp(l - m) for a logit l of a row and the row's maximum m (both values of
+ * SF_T, so l - m <= 0), as the sampler and the normaliser compute it: in
+ * double for a float64 row, in float for a float32 row (sf_expf_nonpos,
+ * within one ulp of float, sixteen lanes to a vector where double has eight),
+ * since its logits carry no more than float's precision.  The sums over a
+ * row are in double either way. */
+static inline double SF_FN(row_exp)(double l, double m)
+{
+    if (sizeof(SF_T) == sizeof(float)) return (double)sf_expf_nonpos((float)l - (float)m);
+    return sf_exp_nonpos(l - m);
 }
 
 /* The row's maximum into nm[0] (nm[1], the log-sum, is left for later),
@@ -90,14 +103,14 @@ static double SF_FN(row_exp_cum)(sf_index K, const SF_T *l, double m, double *e,
         for (sf_index k0 = 0; k0 < K; k0 += SF_PREFETCH_CHUNK) {
             sf_index k1 = K - k0 < SF_PREFETCH_CHUNK ? K : k0 + SF_PREFETCH_CHUNK;
             SF_SIMD
-            for (sf_index k = k0; k < k1; k++) e[k] = sf_exp_nonpos((double)l[k] - m);
+            for (sf_index k = k0; k < k1; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
             for (const char *p = (const char *)(next + k0); p < (const char *)(next + k1);
                  p += 64)
                 __builtin_prefetch(p, 0, 3);
         }
     } else {
         SF_SIMD
-        for (sf_index k = 0; k < K; k++) e[k] = sf_exp_nonpos((double)l[k] - m);
+        for (sf_index k = 0; k < K; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
     }
     sf_index full = K / SF_SUB, nsub = sf_sub_count(K);
     /* the sums of the sub-blocks, independent of one another (vectorised
@@ -567,7 +580,7 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
         for (sf_index r = 0; r < n; r++) {
             double m = norm[2 * (i0 + r)];          /* NaN for an invalid row: not used */
             for (sf_index k = 0; k < SF_SUB; k++)
-                e[r][k] = sf_exp_nonpos(x[r][k] - m);   /* 0 past K */
+                e[r][k] = SF_FN(row_exp)(x[r][k], m);   /* 0 past K */
         }
         for (sf_index r = 0; r < n; r++) {
             sf_index i = i0 + r;

@@ -104,6 +104,43 @@ static inline double sf_exp_nonpos(double x)
 }
 
 /*
+ * exp(x) in float for x in [-inf, 0] or NaN: the exponentials of a float32
+ * row's logits less its maximum, sixteen to a 512-bit vector instead of
+ * eight.  x = n ln2 + r with |r| <= ln2/2 (ln2 split so that n * ln2_hi is
+ * exact for |n| <= 126), exp(r) by its Taylor polynomial of degree 7
+ * (truncation < 6e-9 relative), 2^n from its exponent bits.  Within one ulp
+ * of float of the exact exp (tested against exp in double).  Below -87, where
+ * exp(x) leaves float's normal range, the result is 0: no subnormal float is
+ * ever formed, which would cost a microcode assist on many CPUs.  NaN
+ * propagates.
+ */
+static inline float sf_expf_nonpos(float x)
+{
+    const float shifter = 0x1.8p23f;
+    float xc = x < -87.0f ? -87.0f : x;
+    float t = __builtin_fmaf(xc, 0x1.715476p0f, shifter);
+    float n = t - shifter;
+    float r = __builtin_fmaf(-n, 0x1.62e4p-1f, xc);
+    r = __builtin_fmaf(-n, 0x1.7f7d1cp-20f, r);
+    float p = 1.0f / 5040.0f;
+    p = __builtin_fmaf(p, r, 1.0f / 720.0f);
+    p = __builtin_fmaf(p, r, 1.0f / 120.0f);
+    p = __builtin_fmaf(p, r, 1.0f / 24.0f);
+    p = __builtin_fmaf(p, r, 1.0f / 6.0f);
+    p = __builtin_fmaf(p, r, 0.5f);
+    p = __builtin_fmaf(p, r, 1.0f);
+    p = __builtin_fmaf(p, r, 1.0f);
+    /* t's low bits hold n (the shifter's low bits are zero): 2^n, n in
+     * [-126, 0], is (n + 127) << 23 */
+    uint32_t t_bits;
+    memcpy(&t_bits, &t, sizeof t);
+    uint32_t s_bits = (t_bits << 23) + (127u << 23);
+    float s;
+    memcpy(&s, &s_bits, sizeof s);
+    return x < -87.0f ? 0.0f : p * s;
+}
+
+/*
  * Vectorisable log for positive finite x, subnormals included (0, inf and
  * NaN are the caller's to exclude): x = 2^e m with m in [sqrt(1/2), sqrt(2)), and
  * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, by its odd series
@@ -161,9 +198,11 @@ static inline double sf_sigmoid(double t)
     return t >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
 }
 
-/* y[j] = sf_exp(x[j]), sf_exp_nonpos(x[j]), sf_log(x[j]) (sf_math.c, for tests). */
+/* y[j] = sf_exp(x[j]), sf_exp_nonpos(x[j]), sf_expf_nonpos(x[j]), sf_log(x[j])
+ * (sf_math.c, for tests). */
 void sf_exp_array(ptrdiff_t n, const double *x, double *y);
 void sf_exp_nonpos_array(ptrdiff_t n, const double *x, double *y);
+void sf_expf_nonpos_array(ptrdiff_t n, const float *x, float *y);
 void sf_log_array(ptrdiff_t n, const double *x, double *y);
 /* y[j] = standard normal draw offset + j of the stream keyed by key
  * (sf_random.h), and of its float32 form, for tests. */

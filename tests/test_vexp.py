@@ -83,6 +83,42 @@ def test_nonpositive_exp_special_values_and_lanes():
         assert ulps(vexp_nonpos(x), np.exp(x)).max() <= 2.0
 
 
+def vexpf_nonpos(x):
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty_like(x)
+    _categorical.expf_nonpos_array(x, out)
+    return out
+
+
+def ulps32(got, want):
+    """|got - want| in units of the last place of float32 at want (want exact, in float64)."""
+    return np.abs(got.astype(np.float64) - want) / np.spacing(want.astype(np.float32))
+
+
+@pytest.mark.parametrize("lo, hi", [(-87.0, 0.0), (-1.0, 0.0), (-1e-3, 0.0), (-20.0, 0.0),
+                                    (-87.0, -80.0)])
+def test_float_nonpositive_exp_within_one_ulp(lo, hi):
+    """A float32 row's exp (in float) against exp of the same float32 inputs
+    in double, which is the correctly rounded result to far below a float
+    ulp: within one ulp wherever the result is a normal float."""
+    x = np.random.default_rng(3).uniform(lo, hi, 400_000).astype(np.float32)
+    want = np.exp(x.astype(np.float64))
+    assert ulps32(vexpf_nonpos(x), want).max() <= 1.0
+
+
+def test_float_nonpositive_exp_special_values_and_lanes():
+    # below -87 exp leaves float's normal range: 0, never a subnormal
+    x = np.array([-np.inf, 0.0, -0.0, -87.0, np.nextafter(np.float32(-87.0), np.float32(-100)),
+                  -100.0, -1e30, -1e-30], np.float32)
+    got = vexpf_nonpos(x)
+    np.testing.assert_array_equal(got[[0, 1, 2, 4, 5, 6, 7]], [0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0])
+    assert ulps32(got[3:4], np.exp(np.array([-87.0]))).max() <= 1.0
+    assert np.isnan(vexpf_nonpos(np.array([np.nan, -1.0, np.nan]))[[0, 2]]).all()
+    for n in range(1, 40):
+        x = np.linspace(-6, 0, n).astype(np.float32)
+        assert ulps32(vexpf_nonpos(x), np.exp(x.astype(np.float64))).max() <= 1.0
+
+
 def vlog(x):
     x = np.ascontiguousarray(x, dtype=np.float64)
     out = np.empty_like(x)
