@@ -312,6 +312,16 @@ def log_array(const double[::1] x, double[::1] out):
         sf_log_array(x.shape[0], &x[0], &out[0])
 
 
+def logf_array(const float[::1] x, float[::1] out):
+    """out = log(x) in float by the kernels' float log (for tests)."""
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("out: shape does not match x")
+    if x.shape[0] == 0:
+        return
+    with nogil:
+        sf_logf_array(x.shape[0], &x[0], &out[0])
+
+
 def normal_fill(unsigned long long key, unsigned long long offset, cython.floating[::1] out):
     """out[j] = standard normal draw offset + j of the counter stream keyed by
     key: the float64 stream, or the float32 one for a float32 out."""

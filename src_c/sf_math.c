@@ -30,6 +30,13 @@ void sf_log_array(sf_index n, const double *x, double *y)
     for (sf_index j = 0; j < n; j++) y[j] = sf_log(x[j]);
 }
 
+SF_CLONES
+void sf_logf_array(sf_index n, const float *x, float *y)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) y[j] = sf_logf(x[j]);
+}
+
 #include "sf_random.h"
 
 SF_CLONES
