@@ -119,9 +119,9 @@ static inline double sf_counter_normal(uint64_t key, uint64_t j)
  * middle of [0, 2^32), s = bits - 2^31, whose uniform is (bits + 1/2) 2^-32;
  * the quantile is Wichura's single-precision AS 241 (PPND7: rational
  * functions of degree 3/3 in the centre and 3/2 in the tail, accurate to
- * about 1e-7), in float arithmetic except the tail's log and square root,
- * taken in double: within about 4e-7 relative (6 float32 ulp) of the exact
- * quantile of its uniform.  The smallest tail probability, 2^-33, has
+ * about 1e-7), all in float arithmetic, the tail's log by sf_logf: within
+ * about 4e-7 relative (6 float32 ulp) of the exact quantile of its
+ * uniform.  The smallest tail probability, 2^-33, has
  * sqrt(-log p) < 5, so PPND7's far-tail piece is never needed.  Sixteen
  * float lanes against eight double ones and half the terms: the sampler
  * draws it about a third faster than the float64 stream, whose float32
@@ -147,9 +147,10 @@ static inline float sf_normal_quantile_central_f(float q)
 
 static inline float sf_normal_quantile_tail_f(int64_t s)
 {
-    /* p = the uniform's distance to the nearer end of (0, 1), exact in double */
-    double p = ((double)(s < 0 ? s + 2147483648LL : 2147483647LL - s) + 0.5) * 0x1p-32;
-    float r = (float)sqrt(-sf_log(p)) - 1.6f;
+    /* p = the uniform's distance to the nearer end of (0, 1), rounded once
+     * to float; its log (sf_logf) and square root in float too */
+    float p = ((float)(s < 0 ? s + 2147483648LL : 2147483647LL - s) + 0.5f) * 0x1p-32f;
+    float r = sqrtf(-sf_logf(p)) - 1.6f;
     float num = ((0.17023821103f * r + 1.3067284816f) * r + 2.7568153900f) * r + 1.4234372777f;
     float den = (0.12021132975f * r + 0.73700164250f) * r + 1.0f;
     float z = num / den;
