@@ -189,6 +189,27 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
 {
     double *a_loc = scratch, *a_ls = scratch + w, *inv = scratch + 2 * w;
     double *adv = scratch + 3 * w;
+    if (S == 1) {
+        /* one sample (a policy's batch of states, one action each): each
+         * sum over samples is its one term, so the row is a single loop,
+         * with the general path's operations in its order (the same bits) */
+        for (sf_index m = m0; m < m0 + nr; m++) {
+            const SF_T *mu = loc + m * D + d0, *sigma = scale + m * D + d0;
+            const SF_T *xr = x + m * D + d0;
+            SF_T *gl = g_loc + m * D + d0, *gs = g_ls + m * D + d0;
+            double w_total = SF_FN(column_advantages)(1, M, m, rewards, kind, c, eps, ddof,
+                                                      factor, adv);
+            double a = adv[0];
+            SF_SIMD
+            for (sf_index d = 0; d < n; d++) {
+                double i_sigma = 1.0 / (double)sigma[d];
+                double z = ((double)xr[d] - (double)mu[d]) * i_sigma;
+                gl[d] = (SF_T)((double)gl[d] + a * z * i_sigma);
+                gs[d] = (SF_T)((double)gs[d] + (a * z * z - w_total));
+            }
+        }
+        return;
+    }
     for (sf_index m = m0; m < m0 + nr; m++) {
         const SF_T *mu = loc + m * D + d0, *sigma = scale + m * D + d0;
         double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps, ddof,

@@ -358,6 +358,27 @@ def test_normal_weighted_score_row_weights(rng, dtype, w_shape):
     assert_close(g_ls, (w * e_ls).sum(0), dtype, scale=sc)
 
 
+@pytest.mark.parametrize("kind, w_shape", [("Normal", (2, 300, 16)), ("Normal", (2, 300, 1)),
+                                           ("DiagNormal", (2, 300))], ids=str)
+def test_one_sample_weighted_score_is_the_general_path(rng, kind, dtype, w_shape):
+    """One sample (a policy's batch of states, one action each) takes the
+    kernel's single-term path: bit for bit what the sums over samples give
+    for that sample followed by one of weight zero, and the closed form."""
+    loc, scale, d, _ = make(rng, kind, (300, 16), dtype)
+    x = d.sample(2, rng=6)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    w[1] = 0
+    one = d.weighted_score(x[:1], w[:1])
+    two = d.weighted_score(x, w)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+    e_loc, e_ls = closed_score(loc, scale, x[:1])
+    w1 = w[:1, :, None] if kind == "DiagNormal" else w[:1]
+    sc = 10 * float(np.abs(np.broadcast_to(w1, x[:1].shape)).sum())
+    assert_close(one[0], (w1 * e_loc).sum(0), dtype, scale=sc)
+    assert_close(one[1], (w1 * e_ls).sum(0), dtype, scale=sc)
+
+
 def test_weighted_score_out_accumulates(rng, family, dtype):
     loc, scale, d, _ = make(rng, family, (3, 4), dtype)
     x = d.sample(7, rng=5)
