@@ -42,6 +42,22 @@ static int SF_FN(row_check_value)(sf_index n, const SF_T *x)
     return bad;
 }
 
+/* row_check_value over n values, in blocks spread over the threads when
+ * there are many (a step's draws: S times the logits). */
+static int SF_FN(values_bad)(sf_index n, const SF_T *value, int n_threads)
+{
+    int bad = 0;
+    sf_index block = SF_PARALLEL_MIN_WORK, blocks = (n + block - 1) / block;
+    (void)n_threads;
+#pragma omp parallel for schedule(static) num_threads(n_threads) reduction(| : bad) \
+    if (n_threads > 1 && n >= 2 * SF_PARALLEL_MIN_WORK)
+    for (sf_index b = 0; b < blocks; b++) {
+        sf_index lo = b * block, len = n - lo < block ? n - lo : block;
+        bad |= SF_FN(row_check_value)(len, value + lo);
+    }
+    return bad;
+}
+
 int SF_FN(sf_bern_check_value)(sf_index n, const SF_T *value)
 {
     return SF_FN(row_check_value)(n, value) ? SF_ERR_VALUE : SF_OK;
@@ -224,7 +240,7 @@ int SF_FN(sf_bern_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *log
 {
     int nomem = 0;
     /* every value checked first: a failed call leaves grad untouched */
-    if (SF_FN(row_check_value)(S * M * D, value)) return SF_ERR_VALUE;
+    if (SF_FN(values_bad)(S * M * D, value, n_threads)) return SF_ERR_VALUE;
     /* grad[m, d] += sum_s a[s, m] (x[s, m, d] - p[m, d])
      *            = sum_s a[s, m] x[s, m, d] - W[m] p[m, d], W = 0 when centred;
      * items are tiles of coordinates, so a few long rows still spread over

@@ -183,3 +183,19 @@ def test_gaussian_reinforce_tile_width_changes_nothing(restore_threads, dtype, D
     for got, ref in zip(grads[0], want):
         scale = np.abs(ref).max()
         np.testing.assert_allclose(got, ref, rtol=0, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("where", [0, 100_000, -1], ids=["first", "middle", "last"])
+def test_bernoulli_values_are_checked_in_every_block(restore_threads, threads, where):
+    """A value that is neither 0 nor 1 anywhere in a block of draws checked
+    over the threads is an error, and the gradient given as ``out`` is left
+    as it was."""
+    sf.set_num_threads(threads)
+    d = sf.Bernoulli(np.zeros((64, 128)))
+    x = d.sample(20, rng=1)
+    x.reshape(-1)[where] = 0.5
+    out = np.full((64, 128), 7.0)
+    with pytest.raises(ValueError):
+        d.weighted_score(x, 1.0, out=out)
+    np.testing.assert_array_equal(out, 7.0)
