@@ -7,11 +7,17 @@ import pytest
 from scorefast import _categorical
 
 
-def vexp(x):
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    out = np.empty_like(x)
-    _categorical.exp_array(x, out)
-    return out
+def _elementwise(kernel, dtype):
+    """x -> kernel(x) as a new array, x taken as a contiguous array of dtype."""
+    def apply(x):
+        x = np.ascontiguousarray(x, dtype=dtype)
+        out = np.empty_like(x)
+        kernel(x, out)
+        return out
+    return apply
+
+
+vexp = _elementwise(_categorical.exp_array, np.float64)
 
 
 def _libm_exp(v):
@@ -55,11 +61,7 @@ def test_every_simd_lane_and_tail():
         assert ulps(vexp(x), np.exp(x)).max() <= 2.0
 
 
-def vexp_nonpos(x):
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    out = np.empty_like(x)
-    _categorical.exp_nonpos_array(x, out)
-    return out
+vexp_nonpos = _elementwise(_categorical.exp_nonpos_array, np.float64)
 
 
 @pytest.mark.parametrize("lo, hi", [(-746.0, 0.0), (-1.0, 0.0), (-40.0, 0.0),
@@ -83,11 +85,7 @@ def test_nonpositive_exp_special_values_and_lanes():
         assert ulps(vexp_nonpos(x), np.exp(x)).max() <= 2.0
 
 
-def vexpf_nonpos(x):
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    out = np.empty_like(x)
-    _categorical.expf_nonpos_array(x, out)
-    return out
+vexpf_nonpos = _elementwise(_categorical.expf_nonpos_array, np.float32)
 
 
 def ulps32(got, want):
@@ -119,11 +117,7 @@ def test_float_nonpositive_exp_special_values_and_lanes():
         assert ulps32(vexpf_nonpos(x), np.exp(x.astype(np.float64))).max() <= 1.0
 
 
-def vlog(x):
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    out = np.empty_like(x)
-    _categorical.log_array(x, out)
-    return out
+vlog = _elementwise(_categorical.log_array, np.float64)
 
 
 def test_log_within_two_ulp_of_libm():
@@ -137,11 +131,7 @@ def test_log_within_two_ulp_of_libm():
     assert ulps(got, want).max() <= 2.0
 
 
-def vlogf(x):
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    out = np.empty_like(x)
-    _categorical.logf_array(x, out)
-    return out
+vlogf = _elementwise(_categorical.logf_array, np.float32)
 
 
 def test_float_log_within_one_ulp():
