@@ -280,7 +280,14 @@ static void SF_FN(row_draws_one_super)(sf_index K, sf_index S, sf_index stride,
         if (j < nsub) {
             sf_index lo = j * SF_SUB, hi = lo + SF_SUB < K ? lo + SF_SUB : K, c = 0;
             if (whole_row) {
-                for (sf_index i = 0; i < SF_SUB; i++) c += run[lo + i] <= t;
+                /* the running sums are nondecreasing: how many are at
+                 * most t, by a branch-free binary search of four steps
+                 * (the fourth reads a[7] only when a[0..6] are all at most t) */
+                const double *a = run + lo;
+                c = (a[3] <= t) * 4;
+                c += (a[c + 1] <= t) * 2;
+                c += a[c] <= t;
+                c += a[c] <= t;
             } else {
                 c = sf_scan_above(SF_SUB, e + lo, cum[j - 1], t);
             }
