@@ -42,6 +42,14 @@ static double SF_FN(centred_advantages)(sf_index S, sf_index M, sf_index m,
         /* equal rewards (all deviations 0) get exactly zero advantages, whatever eps */
         factor = big > 0.0 ? factor / (sd + eps) : 0.0;
     }
+    if (sizeof(SF_T) == sizeof(float) && kind != SF_BASE_GROUP) {
+        /* float rewards are converted one at a time, so their deviations
+         * went to adv one at a time, and reading them back as vectors would
+         * wait for those stores: the same values are formed again instead */
+        for (sf_index s = 0; s < S; s++)
+            adv[s] = (((double)rewards[s * M + m] - first) - mean_dev) * factor;
+        return 0.0;
+    }
     for (sf_index s = 0; s < S; s++) adv[s] = (adv[s] - mean_dev) * factor;
     return 0.0;
 }
