@@ -78,6 +78,17 @@ static inline sf_index sf_super_count(sf_index K)
 {
     return (sf_sub_count(K) + SF_SUPER - 1) / SF_SUPER;
 }
+/* How many of a sub-block's running sums a[0..7], nondecreasing, are at
+ * most t: a branch-free binary search of four steps (the fourth reads a[7]
+ * only when a[0..6] are all at most t). */
+static inline sf_index sf_sub_count_le(const double *a, double t)
+{
+    sf_index c = (a[3] <= t) * 4;
+    c += (a[c + 1] <= t) * 2;
+    c += a[c] <= t;
+    c += a[c] <= t;
+    return c;
+}
 #endif
 /* Rows of up to SF_LONG_BLOCK / 2 classes (padded to whole sub-blocks) are
  * sampled SF_LONG_BLOCK / K at a time (long_rows_sample); longer ones are
@@ -280,14 +291,7 @@ static void SF_FN(row_draws_one_super)(sf_index K, sf_index S, sf_index stride,
         if (j < nsub) {
             sf_index lo = j * SF_SUB, hi = lo + SF_SUB < K ? lo + SF_SUB : K, c = 0;
             if (whole_row) {
-                /* the running sums are nondecreasing: how many are at
-                 * most t, by a branch-free binary search of four steps
-                 * (the fourth reads a[7] only when a[0..6] are all at most t) */
-                const double *a = run + lo;
-                c = (a[3] <= t) * 4;
-                c += (a[c + 1] <= t) * 2;
-                c += a[c] <= t;
-                c += a[c] <= t;
+                c = sf_sub_count_le(run + lo, t);
             } else {
                 c = sf_scan_above(SF_SUB, e + lo, cum[j - 1], t);
             }
@@ -610,8 +614,7 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
             if (fill_norm != SF_CAT_NORM_READY) nm[1] = total;
             for (sf_index s = 0; s < S; s++) {
                 double t = uniform[s * B + i] * total;
-                sf_index c = 0;
-                for (sf_index k = 0; k < SF_SUB; k++) c += run[k] <= t;
+                sf_index c = sf_sub_count_le(run, t);
                 if (!(t < total && c < K)) {
                     /* t at or past the tree sum, or past the class-order sums
                      * (rounding): the last class with a weight, as row_invert
