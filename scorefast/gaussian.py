@@ -157,10 +157,11 @@ class _Gaussian(Distribution):
             (PPND16, about 1e-16 relative); float32 ones the top 32 bits and
             the single-precision quantile (PPND7) in float32 arithmetic,
             within about 4e-7 relative of the exact quantile and a third
-            faster, so their draws are not the float64 draws rounded. ``"numpy"``: ``eps`` are
-            what ``rng.standard_normal(shape, dtype)`` returns, so the draws
-            reproduce ``loc + scale * rng.standard_normal(shape)`` bit for bit
-            for a Generator seeded the same way (slower: numpy's ziggurat).
+            faster, so their draws are not the float64 draws rounded.
+            ``"numpy"``: ``eps`` are what ``rng.standard_normal(shape, dtype)``
+            returns, so the draws reproduce ``loc + scale *
+            rng.standard_normal(shape)`` bit for bit for a Generator seeded
+            the same way (slower: numpy's ziggurat).
             With ``antithetic``, numpy draws the first half and the second
             is its negation.
 

@@ -50,7 +50,6 @@ int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *
     return SF_OK;
 }
 
-
 /* z[j] = standard normal draw first + j of the stream keyed by key, j < n
  * (for float32 parameters, the float32 stream: sf_counter_normal_f).  The
  * quantile's central piece is evaluated for every draw; the tail piece (a

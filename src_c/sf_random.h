@@ -120,9 +120,9 @@ static inline double sf_counter_normal(uint64_t key, uint64_t j)
  * the quantile is Wichura's single-precision AS 241 (PPND7: rational
  * functions of degree 3/3 in the centre and 3/2 in the tail, accurate to
  * about 1e-7), all in float arithmetic, the tail's log by sf_logf: within
- * about 4e-7 relative (6 float32 ulp) of the exact quantile of its
- * uniform.  The smallest tail probability, 2^-33, has
- * sqrt(-log p) < 5, so PPND7's far-tail piece is never needed.  Sixteen
+ * about 4e-7 relative (6 float32 ulp) of the exact quantile of its uniform.
+ * The smallest tail probability, 2^-33, has sqrt(-log p) < 5, so PPND7's
+ * far-tail piece is never needed.  Sixteen
  * float lanes against eight double ones and half the terms: the sampler
  * draws it about a third faster than the float64 stream, whose float32
  * rounding it is not.

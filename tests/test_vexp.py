@@ -213,11 +213,7 @@ def _ppnd7(q, k_tail, dtype):
     den = ((f(67.187563600) * r + f(78.757757664)) * r + f(17.895169469)) * r + f(1.0)
     central = q * num / den
     p = (k_tail.astype(dtype) + f(0.5)) * f(2.0**-32)
-    if f is np.float32:
-        log_p = np.empty_like(p)
-        _categorical.logf_array(p, log_p)
-    else:
-        log_p = np.log(p)
+    log_p = vlogf(p) if f is np.float32 else np.log(p)
     t = np.sqrt(-log_p) - f(1.6)
     num = ((f(0.17023821103) * t + f(1.3067284816)) * t + f(2.7568153900)) * t + f(1.4234372777)
     den = (f(0.12021132975) * t + f(0.73700164250)) * t + f(1.0)
