@@ -540,20 +540,111 @@ static inline void SF_FN(row_undrawn)(sf_index S, sf_index B, sf_index i, int64_
     }
 }
 
+#ifndef SF_SHORT_ROWS
+#define SF_SHORT_ROWS 16
+#endif
+/* short_rows_sample's arithmetic for SF_SHORT_ROWS whole rows from i0, one
+ * row to a vector lane: class k of row i0 + r is held at [k][r], so each
+ * step (the maximum, an exponential, a running sum, a draw's count) is one
+ * vector operation for all the rows, and no row's chain of dependent steps
+ * waits for another's.  A draw counts the running sums at most u * total,
+ * one comparison per class: they are nondecreasing, so this is the count
+ * sf_sub_count_le finds.  The same values as a row at a time; the status
+ * of the first invalid row, its index in *bad. */
+SF_CLONES
+static int SF_FN(short_rows_lanes)(sf_index i0, sf_index S, sf_index B, sf_index K,
+                                   const SF_T *logits, double *norm, int fill_norm,
+                                   const double *uniform, int64_t *value, sf_index *bad)
+{
+    enum { W = SF_SHORT_ROWS };
+    double x[SF_SUB][W], e[SF_SUB][W], run[SF_SUB][W], m[W], total[W], t[W];
+    int64_t c[W];
+    int invalid[W], status = SF_OK;
+    const SF_T *l = logits + i0 * K;
+    for (sf_index r = 0; r < W; r++)
+        for (sf_index k = 0; k < SF_SUB; k++)
+            x[k][r] = k < K ? (double)l[r * K + k] : -INFINITY;
+    if (fill_norm == SF_CAT_NORM_ALL) {
+        SF_SIMD
+        for (sf_index r = 0; r < W; r++) {
+            double mr = -INFINITY;
+            int has_nan = 0;
+            for (sf_index k = 0; k < SF_SUB; k++) {
+                has_nan |= x[k][r] != x[k][r];
+                mr = x[k][r] > mr ? x[k][r] : mr;
+            }
+            invalid[r] = has_nan ? SF_ERR_NAN : mr == INFINITY ? SF_ERR_POSINF
+                         : mr == -INFINITY ? SF_ERR_ALL_MASKED : SF_OK;
+            m[r] = invalid[r] ? NAN : mr;
+        }
+        for (sf_index r = 0; r < W; r++) {
+            norm[2 * (i0 + r)] = m[r];
+            norm[2 * (i0 + r) + 1] = NAN;
+            if (invalid[r] && status == SF_OK) {
+                status = invalid[r];
+                *bad = i0 + r;
+            }
+        }
+    } else {
+        for (sf_index r = 0; r < W; r++) m[r] = norm[2 * (i0 + r)];
+    }
+    for (sf_index k = 0; k < SF_SUB; k++) {
+        /* past K, exp(-inf) = 0 is set, not computed: an exponential that
+         * underflows costs the processor dearly */
+        SF_SIMD
+        for (sf_index r = 0; r < W; r++) e[k][r] = k < K ? SF_FN(row_exp)(x[k][r], m[r]) : 0.0;
+    }
+    SF_SIMD
+    for (sf_index r = 0; r < W; r++) {
+        double acc = 0.0;
+        for (sf_index k = 0; k < SF_SUB; k++) {
+            acc += e[k][r];
+            run[k][r] = acc;
+        }
+        total[r] = K == SF_SUB ? ((e[0][r] + e[1][r]) + (e[2][r] + e[3][r])) +
+                                 ((e[4][r] + e[5][r]) + (e[6][r] + e[7][r]))
+                               : run[K - 1][r];
+    }
+    if (fill_norm != SF_CAT_NORM_READY)
+        for (sf_index r = 0; r < W; r++)
+            if (m[r] == m[r]) norm[2 * (i0 + r) + 1] = total[r];
+    for (sf_index s = 0; s < S; s++) {
+        const double *u = uniform + s * B + i0;
+        int64_t *v = value + s * B + i0;
+        int rare = 0;
+        SF_SIMD_REDUCE(|, rare)
+        for (sf_index r = 0; r < W; r++) {
+            t[r] = u[r] * total[r];
+            int64_t cr = 0;
+            for (sf_index k = 0; k < SF_SUB; k++) cr += run[k][r] <= t[r];
+            c[r] = cr;
+            rare |= !(t[r] < total[r] && cr < K);
+        }
+        for (sf_index r = 0; r < W; r++) {
+            sf_index cr = (sf_index)c[r];
+            if (rare && !(t[r] < total[r] && cr < K)) {
+                /* as short_rows_sample's rounding case */
+                for (cr = K - 1; cr > 0 && !(e[cr][r] > 0.0); cr--) {}
+            }
+            v[r] = (int64_t)cr;
+        }
+    }
+    return status;
+}
+
 /* The rows [lo, hi) of sample_rows (without their log-sums and
  * log-probabilities) when a row has at most SF_SUB classes, one sub-block:
  * row_max, row_exp_cum and row_draws_one_super's arithmetic, the same sums
  * in the same order (a tree over a full sub-block, else in class order;
  * the running sums in class order), held in eight-lane arrays, with no call
- * per row.  Rows go SF_SHORT_ROWS at a time through three loops: the
- * maxima, the exponentials, the sums and draws.  The middle loop holds
- * nothing but the exponentials, so those of many rows are in flight at
- * once (one row's polynomial is a chain of dependent operations).  The
+ * per row.  Rows go SF_SHORT_ROWS at a time: a whole group to
+ * short_rows_lanes (one row to a vector lane), the group left at the end
+ * (and a batch of fewer rows, where most lanes would be idle) through three
+ * loops: the maxima, the exponentials, the sums and draws.  The middle loop
+ * holds nothing but the exponentials, so those of many rows are in flight
+ * at once (one row's polynomial is a chain of dependent operations).  The
  * status of the first invalid row (its index in *bad) as sample_rows
  * gives it. */
-#ifndef SF_SHORT_ROWS
-#define SF_SHORT_ROWS 16
-#endif
 SF_CLONES
 static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_index B,
                                     sf_index K, const SF_T *logits, double *norm,
@@ -564,6 +655,19 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
     double x[SF_SHORT_ROWS][SF_SUB], e[SF_SHORT_ROWS][SF_SUB];
     for (sf_index i0 = lo; i0 < hi; i0 += SF_SHORT_ROWS) {
         sf_index n = hi - i0 < SF_SHORT_ROWS ? hi - i0 : SF_SHORT_ROWS;
+        if (n == SF_SHORT_ROWS) {
+            sf_index group_bad = -1;
+            int st = SF_FN(short_rows_lanes)(i0, S, B, K, logits, norm, fill_norm, uniform,
+                                             value, &group_bad);
+            if (st != SF_OK && status == SF_OK) {
+                status = st;
+                *bad = group_bad;
+            }
+            for (sf_index r = 0; r < n; r++)
+                if (norm[2 * (i0 + r)] != norm[2 * (i0 + r)])
+                    SF_FN(row_undrawn)(S, B, i0 + r, value, log_prob);
+            continue;
+        }
         for (sf_index r = 0; r < n; r++) {
             const SF_T *l = logits + (i0 + r) * K;
             double *nm = norm + 2 * (i0 + r);
@@ -590,8 +694,8 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
         }
         for (sf_index r = 0; r < n; r++) {
             double m = norm[2 * (i0 + r)];          /* NaN for an invalid row: not used */
-            for (sf_index k = 0; k < SF_SUB; k++)
-                e[r][k] = SF_FN(row_exp)(x[r][k], m);   /* 0 past K */
+            for (sf_index k = 0; k < SF_SUB; k++)     /* 0 past K, as in short_rows_lanes */
+                e[r][k] = k < K ? SF_FN(row_exp)(x[r][k], m) : 0.0;
         }
         for (sf_index r = 0; r < n; r++) {
             sf_index i = i0 + r;

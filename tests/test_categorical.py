@@ -523,7 +523,8 @@ def _c_sample(logits, uniform):
 def test_sample_at_the_cumulative_boundaries(K):
     """Rows of at most 512 classes are drawn by branch-free counts, over
     running sums formed once for the row when the draws are many (S * 8 >= K)
-    or once per draw when they are few; longer rows, by row_invert's search.
+    or once per draw when they are few; longer rows, by row_invert's search;
+    rows of at most 8 classes, sixteen at a time when there are as many.
     A row padded with masked classes past 512 has the same running sums, so
     on the same uniforms all three must draw the same classes, including
     uniforms on and one ulp either side of every class boundary (where the
@@ -547,6 +548,10 @@ def test_sample_at_the_cumulative_boundaries(K):
     np.testing.assert_array_equal(short, long)
     one_at_a_time = np.concatenate([_c_sample(logits, u[j:j + 1]) for j in range(len(u))])
     np.testing.assert_array_equal(one_at_a_time, short)
+    # rows of at most 8 classes go sixteen at a time, one to a vector lane,
+    # and the rows left over one by one: 20 copies of the rows draw the same
+    many = _c_sample(np.tile(logits, (5, 1)), np.tile(u, (1, 5)))
+    np.testing.assert_array_equal(many, np.tile(short, (1, 5)))
     rows = np.broadcast_to(np.arange(4), short.shape)
     assert np.isfinite(logits[rows, short]).all()
     # away from the boundaries, the class whose interval holds u
