@@ -603,7 +603,7 @@ static int SF_FN(short_rows_lanes)(sf_index i0, sf_index S, sf_index B, sf_index
         }
         total[r] = K == SF_SUB ? ((e[0][r] + e[1][r]) + (e[2][r] + e[3][r])) +
                                  ((e[4][r] + e[5][r]) + (e[6][r] + e[7][r]))
-                               : run[K - 1][r];
+                               : K > 0 ? run[K - 1][r] : 0.0;
     }
     if (fill_norm != SF_CAT_NORM_READY)
         for (sf_index r = 0; r < W; r++)
@@ -625,6 +625,7 @@ static int SF_FN(short_rows_lanes)(sf_index i0, sf_index S, sf_index B, sf_index
             if (rare && !(t[r] < total[r] && cr < K)) {
                 /* as short_rows_sample's rounding case */
                 for (cr = K - 1; cr > 0 && !(e[cr][r] > 0.0); cr--) {}
+                cr = cr > 0 ? cr : 0;
             }
             v[r] = (int64_t)cr;
         }

@@ -519,6 +519,31 @@ def _c_sample(logits, uniform):
     return value
 
 
+def test_rows_without_classes_draw_alike_in_lanes_and_one_by_one():
+    """The C kernel given rows of no classes (K = 0, which the Python API
+    refuses) and normalisers of its caller's: 20 rows (a group of sixteen in
+    vector lanes and four one by one) draw what 4 rows do, class 0, reading
+    nothing outside the rows (the sanitizer job would report it)."""
+    import ctypes
+    from scorefast import _categorical
+    lib = ctypes.CDLL(_categorical.__file__)
+    idx, i32, vp = ctypes.c_ssize_t, ctypes.c_int, ctypes.c_void_p
+    lib.sf_cat_sample_d.argtypes = [idx, idx, idx, vp, vp, i32, vp, vp, vp, i32]
+    ptr = lambda a: a.ctypes.data_as(vp)
+
+    def draw(B):
+        logits = np.empty((B, 0))
+        norm = np.zeros((B, 2))
+        uniform = np.full((3, B), 0.5)
+        value = np.full((3, B), 7, dtype=np.int64)
+        assert lib.sf_cat_sample_d(3, B, 0, ptr(logits), ptr(norm), 0, ptr(uniform),
+                                   ptr(value), None, 1) == 0
+        return value
+
+    np.testing.assert_array_equal(draw(20), np.zeros((3, 20), dtype=np.int64))
+    np.testing.assert_array_equal(draw(4), np.zeros((3, 4), dtype=np.int64))
+
+
 @pytest.mark.parametrize("K", [1, 2, 3, 4, 5, 7, 8, 9, 64, 100, 511, 512])
 def test_sample_at_the_cumulative_boundaries(K):
     """Rows of at most 512 classes are drawn by branch-free counts, over
