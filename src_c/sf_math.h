@@ -51,14 +51,18 @@ static inline double sf_exp_poly(double r)
  * two halves so that results between the smallest subnormal and the largest
  * double are reached without overflow in the scale.  Error within about
  * 1 ulp of the correctly rounded exp over the whole range (tested against
- * libm); exp(-inf) = 0, exp(+inf) = inf, NaN propagates.  The fused multiply-adds are explicit, so a target without
- * FMA computes them exactly too (more slowly).
+ * libm); exp(-inf) = 0, exp(+inf) = inf, NaN propagates.  Below -746,
+ * where exp rounds to 0, the 0 is selected and the arithmetic runs on x = 0
+ * instead: carried out, it would underflow, and a product that underflows
+ * costs a microcode assist on x86 processors (a masked class, logit -inf,
+ * cost ten times an ordinary one).  The fused multiply-adds are explicit, so
+ * a target without FMA computes them exactly too (more slowly).
  */
 static inline double sf_exp(double x)
 {
     const double shifter = SF_EXP_SHIFTER;
     double xc = x > 709.8 ? 709.8 : x;
-    xc = xc < -746.0 ? -746.0 : xc;
+    xc = xc < -746.0 ? 0.0 : xc;
     double t;
     double r = sf_exp_reduce(xc, &t);
     int64_t t_bits, s_bits;
@@ -74,7 +78,7 @@ static inline double sf_exp(double x)
     memcpy(&s1, &b1, sizeof s1);
     memcpy(&s2, &b2, sizeof s2);
     double y = p * s1 * s2;
-    return x != x ? x : y;
+    return x != x ? x : x < -746.0 ? 0.0 : y;
 }
 
 /*
@@ -82,14 +86,18 @@ static inline double sf_exp(double x)
  * its maximum, the log-probabilities, exp(-|t|) in the sigmoid.  The
  * reduction and polynomial of sf_exp, with the checks that range makes
  * needless left out: no overflow, and 2^n built in one step, as 2^(n + 64)
- * (a normal number for every n down to that of -746) times 2^-64, the last
- * product rounding a subnormal result once.  The same error as sf_exp over
- * this range; x below -746 (-inf included) gives 0, and NaN propagates
- * (the clamp keeps it).
+ * times 2^-64, the last product rounding a subnormal result once.  The same
+ * error as sf_exp over this range; NaN propagates (the clamp keeps it).  x
+ * is clamped at -753.45, where n = -1087 and 2^(n + 64) has the bits of +0
+ * (a normal number for every n above), so that x below it, -inf (a masked
+ * class) included, gives 0 without an underflow: a product that underflows
+ * costs a microcode assist on x86 processors, which made each masked class
+ * cost ten times an ordinary one.  Only x in (-753.45, -746), whose exp
+ * rounds to 0 too, still underflows on the way.
  */
 static inline double sf_exp_nonpos(double x)
 {
-    double xc = x < -746.0 ? -746.0 : x;
+    double xc = x < -753.45 ? -753.45 : x;
     double t;
     double r = sf_exp_reduce(xc, &t);
     uint64_t t_bits;

@@ -85,6 +85,19 @@ def test_nonpositive_exp_special_values_and_lanes():
         assert ulps(vexp_nonpos(x), np.exp(x)).max() <= 2.0
 
 
+def test_nonpositive_exp_is_zero_below_the_smallest_subnormal():
+    """Below -745.2 exp rounds to 0, on both sides of the clamp at -753.45
+    (where the scale becomes +0 so that no product underflows) and at the
+    extremes: -1e9 and the most negative double (the masks users write for
+    -inf), -inf itself."""
+    clamp = -753.45
+    x = np.concatenate([np.linspace(-760.0, -745.2, 20_001),
+                        [np.nextafter(clamp, 0.0), clamp, np.nextafter(clamp, -np.inf),
+                         -1e9, np.finfo(np.float64).min, -np.inf]])
+    np.testing.assert_array_equal(vexp_nonpos(x), np.zeros_like(x))
+    np.testing.assert_array_equal(vexp(x), np.zeros_like(x))      # the full-range exp too
+
+
 vexpf_nonpos = _elementwise(_categorical.expf_nonpos_array, np.float32)
 
 
