@@ -34,9 +34,30 @@ static inline double SF_FN(row_exp)(double l, double m)
     return sf_exp_nonpos(l - m);
 }
 
+#ifndef SF_ROW_HELPERS
+#define SF_ROW_HELPERS
+/* The status of a row from its maximum m and whether it holds a NaN: NaN,
+ * +inf and a row of -inf only are errors; -inf entries (masked classes)
+ * are allowed. */
+static inline int sf_row_status(int has_nan, double m)
+{
+    return has_nan ? SF_ERR_NAN : m == INFINITY ? SF_ERR_POSINF
+           : m == -INFINITY ? SF_ERR_ALL_MASKED : SF_OK;
+}
+
+/* The last of n classes with a weight (e[k * stride] > 0), 0 if none: the
+ * class drawn when rounding puts u * total past the running sums. */
+static inline sf_index sf_last_weighted(sf_index n, const double *e, sf_index stride)
+{
+    sf_index k = n - 1;
+    while (k > 0 && !(e[k * stride] > 0.0)) k--;
+    return k > 0 ? k : 0;
+}
+#endif
+
 /* The row's maximum into nm[0] (nm[1], the log-sum, is left for later),
- * copying the row to dst if dst is not NULL.  NaN, +inf and a row of -inf
- * only are errors (nm[0] = NaN); -inf entries (masked classes) are allowed. */
+ * copying the row to dst if dst is not NULL.  An invalid row (sf_row_status)
+ * gets nm[0] = NaN. */
 SF_CLONES
 static int SF_FN(row_max)(sf_index K, const SF_T *l, SF_T *dst, double *nm)
 {
@@ -52,13 +73,10 @@ static int SF_FN(row_max)(sf_index K, const SF_T *l, SF_T *dst, double *nm)
         has_nan |= (x != x);
         m = x > m ? x : m;
     }
+    int status = sf_row_status(has_nan, m);
+    nm[0] = status ? NAN : m;
     nm[1] = NAN;
-    if (has_nan || m == INFINITY || m == -INFINITY) {
-        nm[0] = NAN;
-        return has_nan ? SF_ERR_NAN : m == INFINITY ? SF_ERR_POSINF : SF_ERR_ALL_MASKED;
-    }
-    nm[0] = m;
-    return SF_OK;
+    return status;
 }
 
 /* e[k] = exp(l_k - m), and (returned) their total, summed the one way
@@ -247,14 +265,10 @@ static inline sf_index SF_FN(row_invert)(sf_index K, const double *e, const doub
             sf_index k = lo + sf_scan_above(hi - lo, e + lo, acc, t);
             if (k < hi) return k;
             /* the sum in class order rounded below the sub-block's tree sum */
-            for (k = hi - 1; k > lo; k--)
-                if (e[k] > 0.0) return k;
-            return lo;
+            return lo + sf_last_weighted(hi - lo, e + lo, 1);
         }
     }
-    for (sf_index k = K - 1; k > 0; k--)
-        if (e[k] > 0.0) return k;
-    return 0;
+    return sf_last_weighted(K, e, 1);
 }
 
 /* Draws of a row of one super-block (K <= SF_SUB * SF_SUPER, so sup[0] is
@@ -573,8 +587,7 @@ static int SF_FN(short_rows_lanes)(sf_index i0, sf_index S, sf_index B, sf_index
                 has_nan |= x[k][r] != x[k][r];
                 mr = x[k][r] > mr ? x[k][r] : mr;
             }
-            invalid[r] = has_nan ? SF_ERR_NAN : mr == INFINITY ? SF_ERR_POSINF
-                         : mr == -INFINITY ? SF_ERR_ALL_MASKED : SF_OK;
+            invalid[r] = sf_row_status(has_nan, mr);
             m[r] = invalid[r] ? NAN : mr;
         }
         for (sf_index r = 0; r < W; r++) {
@@ -621,13 +634,9 @@ static int SF_FN(short_rows_lanes)(sf_index i0, sf_index S, sf_index B, sf_index
             rare |= !(t[r] < total[r] && cr < K);
         }
         for (sf_index r = 0; r < W; r++) {
-            sf_index cr = (sf_index)c[r];
-            if (rare && !(t[r] < total[r] && cr < K)) {
-                /* as short_rows_sample's rounding case */
-                for (cr = K - 1; cr > 0 && !(e[cr][r] > 0.0); cr--) {}
-                cr = cr > 0 ? cr : 0;
-            }
-            v[r] = (int64_t)cr;
+            /* as short_rows_sample's rounding case */
+            int past = rare && !(t[r] < total[r] && c[r] < K);
+            v[r] = past ? (int64_t)sf_last_weighted(K, &e[0][r], W) : c[r];
         }
     }
     return status;
@@ -680,16 +689,12 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
                     has_nan |= x[r][k] != x[r][k];
                     m = x[r][k] > m ? x[r][k] : m;
                 }
+                int st = sf_row_status(has_nan, m);
+                nm[0] = st ? NAN : m;
                 nm[1] = NAN;
-                if (has_nan || m == INFINITY || m == -INFINITY) {
-                    nm[0] = NAN;
-                    if (status == SF_OK) {
-                        status = has_nan ? SF_ERR_NAN
-                                         : m == INFINITY ? SF_ERR_POSINF : SF_ERR_ALL_MASKED;
-                        *bad = i0 + r;
-                    }
-                } else {
-                    nm[0] = m;
+                if (st && status == SF_OK) {
+                    status = st;
+                    *bad = i0 + r;
                 }
             }
         }
@@ -724,8 +729,7 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
                     /* t at or past the tree sum, or past the class-order sums
                      * (rounding): the last class with a weight, as row_invert
                      * draws it then */
-                    for (c = K - 1; c > 0 && !(er[c] > 0.0); c--) {}
-                    c = c > 0 ? c : 0;
+                    c = sf_last_weighted(K, er, 1);
                 }
                 value[s * B + i] = (int64_t)c;
             }
