@@ -282,44 +282,32 @@ def exp_array(const double[::1] x, double[::1] out):
         sf_exp_array(x.shape[0], &x[0], &out[0])
 
 
-def exp_nonpos_array(const double[::1] x, double[::1] out):
-    """out = exp(x) by the sampler's exp for x in [-inf, 0] (for tests)."""
+def exp_nonpos_array(const cython.floating[::1] x, cython.floating[::1] out):
+    """out = exp(x) for x in [-inf, 0] by the sampler's exp: the double one,
+    or a float32 row's float one for float32 arrays (for tests)."""
     if out.shape[0] != x.shape[0]:
         raise ValueError("out: shape does not match x")
     if x.shape[0] == 0:
         return
     with nogil:
-        sf_exp_nonpos_array(x.shape[0], &x[0], &out[0])
+        if cython.floating is double:
+            sf_exp_nonpos_array(x.shape[0], &x[0], &out[0])
+        else:
+            sf_expf_nonpos_array(x.shape[0], &x[0], &out[0])
 
 
-def expf_nonpos_array(const float[::1] x, float[::1] out):
-    """out = exp(x) in float by a float32 row's exp for x in [-inf, 0] (for tests)."""
+def log_array(const cython.floating[::1] x, cython.floating[::1] out):
+    """out = log(x) by the kernels' vectorised log: in double, or in float for
+    float32 arrays (for tests)."""
     if out.shape[0] != x.shape[0]:
         raise ValueError("out: shape does not match x")
     if x.shape[0] == 0:
         return
     with nogil:
-        sf_expf_nonpos_array(x.shape[0], &x[0], &out[0])
-
-
-def log_array(const double[::1] x, double[::1] out):
-    """out = log(x) by the kernels' vectorised log (for tests)."""
-    if out.shape[0] != x.shape[0]:
-        raise ValueError("out: shape does not match x")
-    if x.shape[0] == 0:
-        return
-    with nogil:
-        sf_log_array(x.shape[0], &x[0], &out[0])
-
-
-def logf_array(const float[::1] x, float[::1] out):
-    """out = log(x) in float by the kernels' float log (for tests)."""
-    if out.shape[0] != x.shape[0]:
-        raise ValueError("out: shape does not match x")
-    if x.shape[0] == 0:
-        return
-    with nogil:
-        sf_logf_array(x.shape[0], &x[0], &out[0])
+        if cython.floating is double:
+            sf_log_array(x.shape[0], &x[0], &out[0])
+        else:
+            sf_logf_array(x.shape[0], &x[0], &out[0])
 
 
 def normal_fill(unsigned long long key, unsigned long long offset, cython.floating[::1] out):
