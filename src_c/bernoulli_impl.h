@@ -143,7 +143,7 @@ static void SF_FN(tile_probs)(sf_index n, const SF_T *l, double *p, double *lp1,
         double e = sf_exp_nonpos(-fabs(t));
         double u = 1.0 + e;
         double log1pe = sf_log(u) - ((u - 1.0) - e) / u;   /* log1p(e) */
-        p[j] = t >= 0.0 ? 1.0 / u : e / u;
+        p[j] = (t >= 0.0 ? 1.0 : e) / u;     /* one division, either branch's */
         lp1[j] = -((t < 0.0 ? -t : 0.0) + log1pe);
         lp0[j] = -((t > 0.0 ? t : 0.0) + log1pe);
     }
@@ -160,9 +160,12 @@ static void SF_FN(tile_sample)(sf_index n, const double *p, const double *lp1,
         SF_SIMD
         for (sf_index j = 0; j < n; j++) x[j] = (SF_T)(uniform[j] < p[j]);
     } else {
-        SF_SIMD
-        for (sf_index j = 0; j < n; j++)
-            x[j] = (SF_T)(sf_uniform_open(sf_counter_u64(key, first + (uint64_t)j)) < p[j]);
+        uint64_t state = sf_counter_state(key, first);
+        SF_SIMD_LINEAR(state, SF_COUNTER_GAMMA)
+        for (sf_index j = 0; j < n; j++) {
+            x[j] = (SF_T)(sf_uniform_open(sf_splitmix_output(state)) < p[j]);
+            state += SF_COUNTER_GAMMA;
+        }
     }
     if (log_prob) {
         SF_SIMD

@@ -65,21 +65,24 @@ static void SF_FN(normals)(sf_index n, uint64_t key, uint64_t first, double *z,
 {
     const int f32 = sizeof(SF_T) == sizeof(float);
     unsigned char *in_tail = (unsigned char *)tail;
+    uint64_t state = sf_counter_state(key, first);
     if (f32) {
-        SF_SIMD
+        SF_SIMD_LINEAR(state, SF_COUNTER_GAMMA)
         for (sf_index j = 0; j < n; j++) {
-            float q = sf_offset32_q(sf_counter_offset32(key, first + (uint64_t)j));
+            float q = sf_offset32_q(sf_offset32(sf_splitmix_output(state)));
             int central = sf_normal_is_central_f(q);
             z[j] = central ? (double)sf_normal_quantile_central_f(q) : 0.0;
             in_tail[j] = (unsigned char)!central;
+            state += SF_COUNTER_GAMMA;
         }
     } else {
-        SF_SIMD
+        SF_SIMD_LINEAR(state, SF_COUNTER_GAMMA)
         for (sf_index j = 0; j < n; j++) {
-            double q = sf_counter_uniform(key, first + (uint64_t)j) - 0.5;
+            double q = sf_uniform_open(sf_splitmix_output(state)) - 0.5;
             int central = sf_normal_is_central(q);
             z[j] = central ? sf_normal_quantile_central(q) : 0.0;
             in_tail[j] = (unsigned char)!central;
+            state += SF_COUNTER_GAMMA;
         }
     }
     sf_index m = 0, words = (n + 63) / 64;

@@ -81,6 +81,9 @@ static inline void sf_thread_range(sf_index n, sf_index *lo, sf_index *hi)
 /* A loop the compiler may vectorise (needs -fopenmp or -fopenmp-simd). */
 #define SF_STR(x) #x
 #define SF_SIMD _Pragma("omp simd")
+/* ... whose iterations step var by step (an induction the vectoriser forms
+ * by additions) */
+#define SF_SIMD_LINEAR(var, step) _Pragma(SF_STR(omp simd linear(var : step)))
 #define SF_SIMD_REDUCE(op, var) _Pragma(SF_STR(omp simd reduction(op : var)))
 #define SF_SIMD_REDUCE2(op1, var1, op2, var2) \
     _Pragma(SF_STR(omp simd reduction(op1 : var1) reduction(op2 : var2)))

@@ -236,7 +236,7 @@ static inline double sf_softplus(double t)
 static inline double sf_sigmoid(double t)
 {
     double e = sf_exp_nonpos(-fabs(t));
-    return t >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    return (t >= 0.0 ? 1.0 : e) / (1.0 + e);     /* one division, either branch's */
 }
 
 /* y[j] = sf_exp(x[j]), sf_exp_nonpos(x[j]), sf_expf_nonpos(x[j]), sf_log(x[j]),
