@@ -307,7 +307,11 @@ cdef class StepCore(StepBase):
         cdef PyThreadState *gil
         if self._validate:
             check_finite_data(t, r, S * M, "rewards")
-        if out is None:
+        # a gradient made here is dropped on an error, so its values may be
+        # checked as they are summed (one pass over them); out= is left
+        # untouched by a failed call, so its values are checked first
+        cdef bint fresh = out is None
+        if fresh:
             out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
         else:
             self._support.check_out(out, "out", L, (L, R, X), False)
@@ -318,11 +322,21 @@ cdef class StepCore(StepBase):
         cdef int n_threads = step_threads()
         if S * N:
             gil = release_gil(S * N >= NOGIL_MIN_WORK)
-            if t == F64:
+            if t == F64 and fresh:
+                status = sf_bern_reinforce_fresh_d(S, M, D, <const double *> l,
+                                                   <const double *> xs, <const double *> r,
+                                                   self._kind, self._c, self._eps, self._ddof,
+                                                   scale, <double *> g, n_threads)
+            elif t == F64:
                 status = sf_bern_reinforce_d(S, M, D, <const double *> l, <const double *> xs,
                                              <const double *> r, self._kind, self._c,
                                              self._eps, self._ddof, scale, <double *> g,
                                              n_threads)
+            elif fresh:
+                status = sf_bern_reinforce_fresh_f(S, M, D, <const float *> l,
+                                                   <const float *> xs, <const float *> r,
+                                                   self._kind, self._c, self._eps, self._ddof,
+                                                   scale, <float *> g, n_threads)
             else:
                 status = sf_bern_reinforce_f(S, M, D, <const float *> l, <const float *> xs,
                                              <const float *> r, self._kind, self._c,

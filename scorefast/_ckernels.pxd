@@ -129,6 +129,14 @@ cdef extern from "bernoulli.h" nogil:
                             const float *value, const float *rewards, int kind,
                             double c, double eps, double ddof, double scale,
                             float *grad, int n_threads)
+    int sf_bern_reinforce_fresh_d(sf_index S, sf_index M, sf_index D, const double *logits,
+                                  const double *value, const double *rewards, int kind,
+                                  double c, double eps, double ddof, double scale,
+                                  double *grad, int n_threads)
+    int sf_bern_reinforce_fresh_f(sf_index S, sf_index M, sf_index D, const float *logits,
+                                  const float *value, const float *rewards, int kind,
+                                  double c, double eps, double ddof, double scale,
+                                  float *grad, int n_threads)
     int sf_bern_sample_d(sf_index S, sf_index N, const double *logits,
                          const double *uniform, uint64_t key, double *value,
                          double *log_prob, int n_threads)

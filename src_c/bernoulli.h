@@ -34,6 +34,14 @@ int sf_bern_reinforce_##SUF(sf_index S, sf_index M, sf_index D, const T *logits,
                             const T *value, const T *rewards, int kind,         \
                             double c, double eps, double ddof, double scale,    \
                             T *grad, int n_threads);                            \
+/* sf_bern_reinforce for a fresh grad that the caller drops on an error:    */ \
+/* the values are checked as they are summed, in one pass, so a bad one is  */ \
+/* reported (SF_ERR_VALUE) after grad has been written with it.              */ \
+int sf_bern_reinforce_fresh_##SUF(sf_index S, sf_index M, sf_index D,           \
+                                  const T *logits, const T *value,              \
+                                  const T *rewards, int kind, double c,         \
+                                  double eps, double ddof, double scale,        \
+                                  T *grad, int n_threads);                      \
 /* value[s, j] = 1 if u[s, j] < sigmoid(logits[j]) else 0, with u the given  */ \
 /* uniforms, or with uniform NULL draw s * N + j of the counter stream keyed  */ \
 /* by key (sf_random.h); with log_prob not NULL, also their log-probs.        */ \

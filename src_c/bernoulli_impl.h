@@ -108,12 +108,17 @@ static int SF_FN(row_score)(sf_index n, const SF_T *l, const SF_T *x, SF_T *out)
     return bad;
 }
 
-/* acc[d] += w * x[d] over one sample of a row. */
+/* acc[d] += w * x[d] over one sample of a row, and mark[d] set where x[d]
+ * is neither 0 nor 1 (marks, not a returned flag: a reduction's end costs
+ * more than a short row's whole loop). */
 SF_CLONES
-static void SF_FN(row_axpy_value)(sf_index n, double w, const SF_T *x, double *acc)
+static void SF_FN(row_axpy_value)(sf_index n, double w, const SF_T *x, double *acc, int *mark)
 {
     SF_SIMD
-    for (sf_index j = 0; j < n; j++) acc[j] += w * (double)x[j];
+    for (sf_index j = 0; j < n; j++) {
+        acc[j] += w * (double)x[j];
+        mark[j] |= (x[j] != 0) & (x[j] != 1);
+    }
 }
 
 /* g[d] += acc[d] - W sigmoid(l[d]) (no sigmoid at all when W = 0). */
@@ -211,8 +216,10 @@ int SF_FN(sf_bern_score)(sf_index S, sf_index N, const SF_T *logits,
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
-/* Work items [lo, hi) of sf_bern_reinforce (item t: tile t % tiles of
- * row t / tiles), with their own scratch. */
+/* Work items [lo, hi) of reinforce (item t: tile t % tiles of row t / tiles),
+ * with their own scratch: SF_ERR_NOMEM, or SF_ERR_VALUE if some value is
+ * neither 0 nor 1 (found as the values are summed: grad is written all the
+ * same). */
 static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index M,
                                   sf_index D, sf_index tiles, const SF_T *logits,
                                   const SF_T *value, const SF_T *rewards, int kind, double c,
@@ -222,6 +229,7 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
     double *acc = (double *)malloc((size_t)(SF_TILE + S + 1) * sizeof(double));
     if (!acc) return SF_ERR_NOMEM;
     double *adv = acc + SF_TILE;
+    int mark[SF_TILE] = {0}, bad = 0;
     for (sf_index t = lo; t < hi; t++) {
         sf_index m = t / tiles, d0 = (t % tiles) * SF_TILE;
         sf_index n = D - d0 < SF_TILE ? D - d0 : SF_TILE;
@@ -229,11 +237,39 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
                                                   adv);
         for (sf_index d = 0; d < n; d++) acc[d] = 0.0;
         for (sf_index s = 0; s < S; s++)
-            SF_FN(row_axpy_value)(n, adv[s], value + (s * M + m) * D + d0, acc);
+            SF_FN(row_axpy_value)(n, adv[s], value + (s * M + m) * D + d0, acc, mark);
         SF_FN(row_finish_grad)(n, logits + m * D + d0, w_total, acc, grad + m * D + d0);
     }
     free(acc);
-    return SF_OK;
+    for (sf_index d = 0; d < SF_TILE; d++) bad |= mark[d];
+    return bad ? SF_ERR_VALUE : SF_OK;
+}
+
+/* grad[m, d] += sum_s a[s, m] (x[s, m, d] - p[m, d])
+ *            = sum_s a[s, m] x[s, m, d] - W[m] p[m, d], W = 0 when centred;
+ * items are tiles of coordinates, so a few long rows still spread over
+ * the threads; each coordinate's sum over samples runs in order in one
+ * item.  The values are checked as they are summed; grad is written
+ * whether or not one is found bad. */
+static int SF_FN(reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *logits,
+                            const SF_T *value, const SF_T *rewards, int kind, double c,
+                            double eps, double ddof, double scale, SF_T *grad, int n_threads)
+{
+    int nomem = 0, bad = 0;
+    sf_index tiles = (D + SF_TILE - 1) / SF_TILE, items = M * tiles;
+    if (n_threads <= 1 || S * M * D < SF_PARALLEL_MIN_WORK)
+        return SF_FN(reinforce_items)(0, items, S, M, D, tiles, logits, value, rewards, kind,
+                                      c, eps, ddof, scale, grad);
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem, bad)
+    {
+        sf_index lo, hi;
+        sf_thread_range(items, &lo, &hi);
+        int st = SF_FN(reinforce_items)(lo, hi, S, M, D, tiles, logits, value, rewards, kind,
+                                        c, eps, ddof, scale, grad);
+        nomem |= st == SF_ERR_NOMEM;
+        bad |= st == SF_ERR_VALUE;
+    }
+    return nomem ? SF_ERR_NOMEM : bad ? SF_ERR_VALUE : SF_OK;
 }
 
 int SF_FN(sf_bern_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *logits,
@@ -241,26 +277,19 @@ int SF_FN(sf_bern_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *log
                              double eps, double ddof, double scale, SF_T *grad,
                              int n_threads)
 {
-    int nomem = 0;
     /* every value checked first: a failed call leaves grad untouched */
     if (SF_FN(values_bad)(S * M * D, value, n_threads)) return SF_ERR_VALUE;
-    /* grad[m, d] += sum_s a[s, m] (x[s, m, d] - p[m, d])
-     *            = sum_s a[s, m] x[s, m, d] - W[m] p[m, d], W = 0 when centred;
-     * items are tiles of coordinates, so a few long rows still spread over
-     * the threads; each coordinate's sum over samples runs in order in one
-     * item */
-    sf_index tiles = (D + SF_TILE - 1) / SF_TILE, items = M * tiles;
-    if (n_threads <= 1 || S * M * D < SF_PARALLEL_MIN_WORK)
-        return SF_FN(reinforce_items)(0, items, S, M, D, tiles, logits, value, rewards, kind,
-                                      c, eps, ddof, scale, grad);
-#pragma omp parallel num_threads(n_threads) reduction(| : nomem)
-    {
-        sf_index lo, hi;
-        sf_thread_range(items, &lo, &hi);
-        nomem |= SF_FN(reinforce_items)(lo, hi, S, M, D, tiles, logits, value, rewards, kind,
-                                        c, eps, ddof, scale, grad) != SF_OK;
-    }
-    return nomem ? SF_ERR_NOMEM : SF_OK;
+    return SF_FN(reinforce)(S, M, D, logits, value, rewards, kind, c, eps, ddof, scale, grad,
+                            n_threads);
+}
+
+int SF_FN(sf_bern_reinforce_fresh)(sf_index S, sf_index M, sf_index D, const SF_T *logits,
+                                 const SF_T *value, const SF_T *rewards, int kind, double c,
+                                 double eps, double ddof, double scale, SF_T *grad,
+                                 int n_threads)
+{
+    return SF_FN(reinforce)(S, M, D, logits, value, rewards, kind, c, eps, ddof, scale, grad,
+                            n_threads);
 }
 
 int SF_FN(sf_bern_weighted_score)(sf_index S, sf_index M, sf_index D,

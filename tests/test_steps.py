@@ -421,6 +421,31 @@ def test_bad_bernoulli_arguments():
         step.grad(r)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("where", [(0, 0, 0), (3, 99, 200), (1, 40, 77)])
+@pytest.mark.parametrize("bad_value", [0.5, -1.0, 2.0, np.nan])
+def test_bernoulli_grad_finds_a_changed_value_in_either_pass(threads, where, bad_value):
+    """A value changed since the sample (neither 0 nor 1) raises, wherever it
+    is and on 1 thread or 2: a gradient the step makes checks the values as
+    it sums them, one given by out= checks them first and is left as it was."""
+    step = BernoulliStep(4)
+    previous = sf.set_num_threads(threads)
+    try:
+        x, _ = step.sample(np.random.default_rng(30).normal(size=(100, 256)), 31)
+        r = np.random.default_rng(32).normal(size=(4, 100, 1))
+        x[where] = bad_value
+        with pytest.raises(ValueError, match="values of the last sample"):
+            step.grad(r)
+        out = np.full((100, 256), 7.0)
+        with pytest.raises(ValueError, match="values of the last sample"):
+            step.grad(r, out=out)
+        assert (out == 7.0).all()
+        x[where] = 1.0                                  # a value again: both passes agree
+        np.testing.assert_array_equal(step.grad(r), step.grad(r, out=np.zeros((100, 256))))
+    finally:
+        sf.set_num_threads(previous)
+
+
 def test_validate_false_skips_the_checks():
     step = DiagNormalStep(2, validate=False)
     x, _ = step.sample(np.array([np.nan, 0.0]), np.ones(2), 0)
