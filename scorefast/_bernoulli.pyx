@@ -307,11 +307,15 @@ cdef class StepCore(StepBase):
         cdef PyThreadState *gil
         if self._validate:
             check_finite_data(t, r, S * M, "rewards")
-        # a gradient made here is dropped on an error, so its values may be
-        # checked as they are summed (one pass over them); out= is left
-        # untouched by a failed call, so its values are checked first
-        cdef bint fresh = out is None
+        # a gradient made here is written by the kernel, not added to zeros,
+        # and dropped on an error, so the values may be checked as they are
+        # summed (one pass over them; with no samples it is the zeros of an
+        # empty sum); out= is left untouched by a failed call, so its values
+        # are checked first
+        cdef bint fresh = out is None and S * N > 0
         if fresh:
+            out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+        elif out is None:
             out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
         else:
             self._support.check_out(out, "out", L, (L, R, X), False)

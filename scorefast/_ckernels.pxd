@@ -191,6 +191,16 @@ cdef extern from "gaussian.h" nogil:
                              int kind, double c, double eps, double ddof,
                              double factor, float *g_loc, float *g_log_scale,
                              int n_threads)
+    int sf_gauss_reinforce_fresh_d(sf_index S, sf_index M, sf_index D, const double *loc,
+                                   const double *scale, const double *x,
+                                   const double *rewards, int kind, double c, double eps,
+                                   double ddof, double factor, double *g_loc,
+                                   double *g_log_scale, int n_threads)
+    int sf_gauss_reinforce_fresh_f(sf_index S, sf_index M, sf_index D, const float *loc,
+                                   const float *scale, const float *x,
+                                   const float *rewards, int kind, double c, double eps,
+                                   double ddof, double factor, float *g_loc,
+                                   float *g_log_scale, int n_threads)
     int sf_gauss_pathwise_d(sf_index S, sf_index M, sf_index D, const double *loc,
                             const double *x, const double *grad_f, double *g_loc,
                             double *g_log_scale, int n_threads)

@@ -361,7 +361,14 @@ cdef class StepCore(StepBase):
         cdef PyThreadState *gil
         if self._validate:
             check_finite_data(t, r, S * M, "rewards")
-        if out is None:
+        # gradients made here are written by the kernel, not added to zeros
+        # (with no samples they are the zeros of an empty sum)
+        cdef bint fresh = out is None and S * M * D > 0
+        if fresh:
+            g_loc = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+            g_log_scale = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+            out = (g_loc, g_log_scale)
+        elif out is None:
             g_loc = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
             g_log_scale = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
             out = (g_loc, g_log_scale)
@@ -377,12 +384,24 @@ cdef class StepCore(StepBase):
         cdef int n_threads = step_threads()
         if S * M * D:
             gil = release_gil(S * M * D >= NOGIL_MIN_WORK)
-            if t == F64:
+            if t == F64 and fresh:
+                status = sf_gauss_reinforce_fresh_d(S, M, D, <const double *> l,
+                                                    <const double *> sc, <const double *> xs,
+                                                    <const double *> r, self._kind, self._c,
+                                                    self._eps, self._ddof, factor,
+                                                    <double *> gl, <double *> gs, n_threads)
+            elif t == F64:
                 status = sf_gauss_reinforce_d(S, M, D, <const double *> l,
                                               <const double *> sc, <const double *> xs,
                                               <const double *> r, self._kind, self._c,
                                               self._eps, self._ddof, factor,
                                               <double *> gl, <double *> gs, n_threads)
+            elif fresh:
+                status = sf_gauss_reinforce_fresh_f(S, M, D, <const float *> l,
+                                                    <const float *> sc, <const float *> xs,
+                                                    <const float *> r, self._kind, self._c,
+                                                    self._eps, self._ddof, factor,
+                                                    <float *> gl, <float *> gs, n_threads)
             else:
                 status = sf_gauss_reinforce_f(S, M, D, <const float *> l,
                                               <const float *> sc, <const float *> xs,

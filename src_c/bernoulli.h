@@ -34,8 +34,9 @@ int sf_bern_reinforce_##SUF(sf_index S, sf_index M, sf_index D, const T *logits,
                             const T *value, const T *rewards, int kind,         \
                             double c, double eps, double ddof, double scale,    \
                             T *grad, int n_threads);                            \
-/* sf_bern_reinforce for a fresh grad that the caller drops on an error:    */ \
-/* the values are checked as they are summed, in one pass, so a bad one is  */ \
+/* sf_bern_reinforce into a new array of the caller's, dropped on an error: */ \
+/* grad is written, not added to (its contents are never read), and the     */ \
+/* values are checked as they are summed, in one pass, so a bad one is      */ \
 /* reported (SF_ERR_VALUE) after grad has been written with it.              */ \
 int sf_bern_reinforce_fresh_##SUF(sf_index S, sf_index M, sf_index D,           \
                                   const T *logits, const T *value,              \

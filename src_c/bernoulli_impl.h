@@ -121,19 +121,28 @@ static void SF_FN(row_axpy_value)(sf_index n, double w, const SF_T *x, double *a
     }
 }
 
-/* g[d] += acc[d] - W sigmoid(l[d]) (no sigmoid at all when W = 0). */
+/* g[d] += acc[d] - W sigmoid(l[d]) (no sigmoid at all when W = 0), or with
+ * fresh, g[d] = 0 + acc[d] - W sigmoid(l[d]): the same value as added to a
+ * zero, without reading g. */
 SF_CLONES
 static void SF_FN(row_finish_grad)(sf_index n, const SF_T *l, double w_total,
-                                   const double *acc, SF_T *g)
+                                   const double *acc, int fresh, SF_T *g)
 {
-    if (w_total == 0.0) {
+    if (w_total == 0.0 && fresh) {
+        SF_SIMD
+        for (sf_index j = 0; j < n; j++) g[j] = (SF_T)(0.0 + acc[j]);
+    } else if (w_total == 0.0) {
         SF_SIMD
         for (sf_index j = 0; j < n; j++) g[j] = (SF_T)((double)g[j] + acc[j]);
-        return;
+    } else if (fresh) {
+        SF_SIMD
+        for (sf_index j = 0; j < n; j++)
+            g[j] = (SF_T)(0.0 + acc[j] - w_total * sf_sigmoid((double)l[j]));
+    } else {
+        SF_SIMD
+        for (sf_index j = 0; j < n; j++)
+            g[j] = (SF_T)((double)g[j] + acc[j] - w_total * sf_sigmoid((double)l[j]));
     }
-    SF_SIMD
-    for (sf_index j = 0; j < n; j++)
-        g[j] = (SF_T)((double)g[j] + acc[j] - w_total * sf_sigmoid((double)l[j]));
 }
 
 /* For a tile of logits: p = sigmoid(l) and the two log-probabilities
@@ -223,7 +232,8 @@ int SF_FN(sf_bern_score)(sf_index S, sf_index N, const SF_T *logits,
 static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index M,
                                   sf_index D, sf_index tiles, const SF_T *logits,
                                   const SF_T *value, const SF_T *rewards, int kind, double c,
-                                  double eps, double ddof, double scale, SF_T *grad)
+                                  double eps, double ddof, double scale, int fresh,
+                                  SF_T *grad)
 {
     if (lo >= hi) return SF_OK;
     double *acc = (double *)malloc((size_t)(SF_TILE + S + 1) * sizeof(double));
@@ -238,7 +248,8 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
         for (sf_index d = 0; d < n; d++) acc[d] = 0.0;
         for (sf_index s = 0; s < S; s++)
             SF_FN(row_axpy_value)(n, adv[s], value + (s * M + m) * D + d0, acc, mark);
-        SF_FN(row_finish_grad)(n, logits + m * D + d0, w_total, acc, grad + m * D + d0);
+        SF_FN(row_finish_grad)(n, logits + m * D + d0, w_total, acc, fresh,
+                               grad + m * D + d0);
     }
     free(acc);
     for (sf_index d = 0; d < SF_TILE; d++) bad |= mark[d];
@@ -246,26 +257,28 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
 }
 
 /* grad[m, d] += sum_s a[s, m] (x[s, m, d] - p[m, d])
- *            = sum_s a[s, m] x[s, m, d] - W[m] p[m, d], W = 0 when centred;
- * items are tiles of coordinates, so a few long rows still spread over
- * the threads; each coordinate's sum over samples runs in order in one
- * item.  The values are checked as they are summed; grad is written
- * whether or not one is found bad. */
+ *            = sum_s a[s, m] x[s, m, d] - W[m] p[m, d], W = 0 when centred
+ * (with fresh, grad = 0 + that, grad unread); items are tiles of
+ * coordinates, so a few long rows still spread over the threads; each
+ * coordinate's sum over samples runs in order in one item.  The values are
+ * checked as they are summed; grad is written whether or not one is found
+ * bad. */
 static int SF_FN(reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *logits,
                             const SF_T *value, const SF_T *rewards, int kind, double c,
-                            double eps, double ddof, double scale, SF_T *grad, int n_threads)
+                            double eps, double ddof, double scale, int fresh, SF_T *grad,
+                            int n_threads)
 {
     int nomem = 0, bad = 0;
     sf_index tiles = (D + SF_TILE - 1) / SF_TILE, items = M * tiles;
     if (n_threads <= 1 || S * M * D < SF_PARALLEL_MIN_WORK)
         return SF_FN(reinforce_items)(0, items, S, M, D, tiles, logits, value, rewards, kind,
-                                      c, eps, ddof, scale, grad);
+                                      c, eps, ddof, scale, fresh, grad);
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem, bad)
     {
         sf_index lo, hi;
         sf_thread_range(items, &lo, &hi);
         int st = SF_FN(reinforce_items)(lo, hi, S, M, D, tiles, logits, value, rewards, kind,
-                                        c, eps, ddof, scale, grad);
+                                        c, eps, ddof, scale, fresh, grad);
         nomem |= st == SF_ERR_NOMEM;
         bad |= st == SF_ERR_VALUE;
     }
@@ -279,16 +292,16 @@ int SF_FN(sf_bern_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *log
 {
     /* every value checked first: a failed call leaves grad untouched */
     if (SF_FN(values_bad)(S * M * D, value, n_threads)) return SF_ERR_VALUE;
-    return SF_FN(reinforce)(S, M, D, logits, value, rewards, kind, c, eps, ddof, scale, grad,
+    return SF_FN(reinforce)(S, M, D, logits, value, rewards, kind, c, eps, ddof, scale, 0, grad,
                             n_threads);
 }
 
 int SF_FN(sf_bern_reinforce_fresh)(sf_index S, sf_index M, sf_index D, const SF_T *logits,
-                                 const SF_T *value, const SF_T *rewards, int kind, double c,
-                                 double eps, double ddof, double scale, SF_T *grad,
-                                 int n_threads)
+                                   const SF_T *value, const SF_T *rewards, int kind, double c,
+                                   double eps, double ddof, double scale, SF_T *grad,
+                                   int n_threads)
 {
-    return SF_FN(reinforce)(S, M, D, logits, value, rewards, kind, c, eps, ddof, scale, grad,
+    return SF_FN(reinforce)(S, M, D, logits, value, rewards, kind, c, eps, ddof, scale, 1, grad,
                             n_threads);
 }
 

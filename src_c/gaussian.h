@@ -54,6 +54,13 @@ int sf_gauss_reinforce_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,  
                              int kind, double c, double eps, double ddof,       \
                              double factor, T *g_loc, T *g_log_scale,           \
                              int n_threads);                                    \
+/* sf_gauss_reinforce into new arrays of the caller's: g_loc and            */ \
+/* g_log_scale are written, not added to (their contents are never read).    */ \
+int sf_gauss_reinforce_fresh_##SUF(sf_index S, sf_index M, sf_index D,          \
+                                   const T *loc, const T *scale, const T *x,     \
+                                   const T *rewards, int kind, double c,         \
+                                   double eps, double ddof, double factor,       \
+                                   T *g_loc, T *g_log_scale, int n_threads);     \
 /* g_loc += sum_s grad_f; g_log_scale += sum_s grad_f * (x - loc). */           \
 int sf_gauss_pathwise_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,   \
                             const T *x, const T *grad_f, T *g_loc,              \

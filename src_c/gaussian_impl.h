@@ -177,17 +177,18 @@ static void SF_FN(rows_log_norm)(sf_index M, sf_index D, const SF_T *scale, doub
  * [d0, d0 + n) of each, over all S samples.  Per row: the advantages of
  * its rewards column, a_loc = sum_s a_s z_s and a_ls = sum_s a_s z_s^2 per
  * coordinate (samples in order, so the sums do not depend on how rows are
- * grouped into items), then g_loc += a_loc / sigma, g_log_scale += a_ls - W.
- * One call per item, its loops inlined: a batch of many short rows (a
- * policy's states) pays no call per row and sample.  scratch: 3 w + S
- * doubles, w >= n. */
+ * grouped into items), then g_loc += a_loc / sigma, g_log_scale += a_ls - W,
+ * or with fresh, g_loc = 0 + a_loc / sigma and g_log_scale = 0 + (a_ls - W)
+ * (the same values as added to zeros, without reading them).  One call per
+ * item, its loops inlined: a batch of many short rows (a policy's states)
+ * pays no call per row and sample.  scratch: 3 w + S doubles, w >= n. */
 SF_CLONES
 static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m0,
                                   sf_index nr, sf_index d0, sf_index n, const SF_T *loc,
                                   const SF_T *scale, const SF_T *x, const SF_T *rewards,
                                   int kind, double c, double eps, double ddof,
                                   double factor, SF_T *g_loc, SF_T *g_ls, sf_index w,
-                                  double *scratch)
+                                  int fresh, double *scratch)
 {
     double *a_loc = scratch, *a_ls = scratch + w, *inv = scratch + 2 * w;
     double *adv = scratch + 3 * w;
@@ -202,6 +203,16 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
             double w_total = SF_FN(column_advantages)(1, M, m, rewards, kind, c, eps, ddof,
                                                       factor, adv);
             double a = adv[0];
+            if (fresh) {
+                SF_SIMD
+                for (sf_index d = 0; d < n; d++) {
+                    double i_sigma = 1.0 / (double)sigma[d];
+                    double z = ((double)xr[d] - (double)mu[d]) * i_sigma;
+                    gl[d] = (SF_T)(0.0 + a * z * i_sigma);
+                    gs[d] = (SF_T)(0.0 + (a * z * z - w_total));
+                }
+                continue;
+            }
             SF_SIMD
             for (sf_index d = 0; d < n; d++) {
                 double i_sigma = 1.0 / (double)sigma[d];
@@ -234,6 +245,14 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
         }
         /* sum_s w (z^2 - 1) = sum_s w z^2 - W */
         SF_T *gl = g_loc + m * D + d0, *gs = g_ls + m * D + d0;
+        if (fresh) {
+            SF_SIMD
+            for (sf_index d = 0; d < n; d++) {
+                gl[d] = (SF_T)(0.0 + a_loc[d] * inv[d]);
+                gs[d] = (SF_T)(0.0 + (a_ls[d] - w_total));
+            }
+            continue;
+        }
         SF_SIMD
         for (sf_index d = 0; d < n; d++) {
             gl[d] = (SF_T)((double)gl[d] + a_loc[d] * inv[d]);
@@ -411,7 +430,7 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
                                   sf_index ws, const SF_T *loc, const SF_T *scale,
                                   const SF_T *x, const SF_T *rewards, int kind, double c,
                                   double eps, double ddof, double factor, SF_T *g_loc,
-                                  SF_T *g_log_scale)
+                                  SF_T *g_log_scale, int fresh)
 {
     if (lo >= hi) return SF_OK;
     double *scratch = (double *)malloc((3 * (size_t)ws + (size_t)S + 1) * sizeof(double));
@@ -430,17 +449,16 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
             n = D;
         }
         SF_FN(rows_reinforce)(S, M, D, m0, rows, d0, n, loc, scale, x, rewards, kind, c, eps,
-                              ddof, factor, g_loc, g_log_scale, ws, scratch);
+                              ddof, factor, g_loc, g_log_scale, ws, fresh, scratch);
     }
     free(scratch);
     return SF_OK;
 }
 
-int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
-                              const SF_T *scale, const SF_T *x, const SF_T *rewards,
-                              int kind, double c, double eps, double ddof,
-                              double factor, SF_T *g_loc, SF_T *g_log_scale,
-                              int n_threads)
+static int SF_FN(reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
+                            const SF_T *scale, const SF_T *x, const SF_T *rewards, int kind,
+                            double c, double eps, double ddof, double factor, SF_T *g_loc,
+                            SF_T *g_log_scale, int fresh, int n_threads)
 {
     int nomem = 0;
     /* work items: a tile of w coordinates of one row, or, for rows shorter
@@ -462,16 +480,36 @@ int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *lo
     if (n_threads <= 1 || S * M * D < SF_PARALLEL_MIN_WORK)
         return SF_FN(reinforce_items)(0, items, S, M, D, w, tiles, nr, ws, loc, scale, x,
                                       rewards, kind, c, eps, ddof, factor, g_loc,
-                                      g_log_scale);
+                                      g_log_scale, fresh);
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem)
     {
         sf_index lo, hi;
         sf_thread_range(items, &lo, &hi);
         nomem |= SF_FN(reinforce_items)(lo, hi, S, M, D, w, tiles, nr, ws, loc, scale, x,
                                         rewards, kind, c, eps, ddof, factor, g_loc,
-                                        g_log_scale) != SF_OK;
+                                        g_log_scale, fresh) != SF_OK;
     }
     return nomem ? SF_ERR_NOMEM : SF_OK;
+}
+
+int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
+                              const SF_T *scale, const SF_T *x, const SF_T *rewards,
+                              int kind, double c, double eps, double ddof,
+                              double factor, SF_T *g_loc, SF_T *g_log_scale,
+                              int n_threads)
+{
+    return SF_FN(reinforce)(S, M, D, loc, scale, x, rewards, kind, c, eps, ddof, factor, g_loc,
+                            g_log_scale, 0, n_threads);
+}
+
+int SF_FN(sf_gauss_reinforce_fresh)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
+                                    const SF_T *scale, const SF_T *x, const SF_T *rewards,
+                                    int kind, double c, double eps, double ddof,
+                                    double factor, SF_T *g_loc, SF_T *g_log_scale,
+                                    int n_threads)
+{
+    return SF_FN(reinforce)(S, M, D, loc, scale, x, rewards, kind, c, eps, ddof, factor, g_loc,
+                            g_log_scale, 1, n_threads);
 }
 
 int SF_FN(sf_gauss_weighted_score)(sf_index S, sf_index M, sf_index D,

@@ -91,6 +91,47 @@ def test_gaussian_step_is_the_distribution_path(dtype, family, step_class, shape
     _same(step.grad(rewards), sf.reinforce_grad(d, x, rewards, baseline))
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", ["bernoulli-none", "bernoulli-loo", "normal-policy",
+                                  "normal-policy-constant", "diag-search", "normal-wide"])
+def test_a_new_gradient_is_written_over_whatever_its_memory_held(dtype, threads, case):
+    """A gradient the step makes is written by the kernel, not added to zeros:
+    memory that held NaN just before (freed, then handed out again) must not
+    show through, and the result has the bits of the accumulating kernel
+    (reinforce_grad, into zeros).  On 1 thread and 2; one sample per row (a
+    policy batch) and several; rows of coordinates and single coordinates."""
+    rng = np.random.default_rng(40)
+    if case.startswith("bernoulli"):
+        step = BernoulliStep(3, case.split("-")[1])
+        params = (rng.normal(size=(300, 130)).astype(dtype),)
+        d = sf.Bernoulli(*params)
+    elif case.startswith("normal"):
+        shape = (5000, 16) if case != "normal-wide" else (2, 3000)
+        step = NormalStep(1 if case != "normal-wide" else 4,
+                          0.5 if case.endswith("constant") else "none")
+        params = (rng.normal(size=shape).astype(dtype),
+                  rng.uniform(0.5, 2.0, size=shape).astype(dtype))
+        d = sf.Normal(*params)
+    else:
+        step = DiagNormalStep(64)
+        params = (rng.normal(size=700).astype(dtype), rng.uniform(0.5, 2.0, size=700).astype(dtype))
+        d = sf.DiagNormal(*params)
+    previous = sf.set_num_threads(threads)
+    try:
+        x, logp = step.sample(*params, 41)
+        rewards = rng.normal(size=logp.shape).astype(dtype)
+        for _ in range(3):
+            junk = [np.full(params[0].shape, np.nan, dtype) for _ in range(4)]
+            del junk
+            g = step.grad(rewards)
+            for part in g if isinstance(g, tuple) else (g,):
+                assert not np.isnan(part).any()
+            _same(g, sf.reinforce_grad(d, x, rewards, step.baseline))
+    finally:
+        sf.set_num_threads(previous)
+
+
 def test_grad_reads_the_last_sample_and_can_be_repeated():
     logits = np.random.default_rng(7).normal(size=(4, 5))
     step = CategoricalStep(3, "none")
