@@ -48,7 +48,8 @@ PXD_HEAD = '''\
 # * arrays are C-contiguous, passed as pointers and sizes; suffix ``_d`` is for
 #   double parameters, ``_f`` for float (sums are accumulated in double);
 # * the sample dimension comes first: values and weights are (S, rows);
-# * ``*_weighted_score_*`` and ``gauss_pathwise_*`` ADD into their outputs;
+# * ``*_weighted_score_*``, ``*_reinforce_*`` and ``gauss_pathwise_*`` ADD into
+#   their outputs; ``*_reinforce_fresh_*`` WRITE them (new arrays, never read);
 # * every kernel returns a status code (SF_OK = 0 on success, see
 #   ``status_message``) and never touches Python objects; ``n_threads <= 0``
 #   means one thread, and results never depend on ``n_threads``;
