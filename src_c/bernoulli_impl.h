@@ -121,28 +121,21 @@ static void SF_FN(row_axpy_value)(sf_index n, double w, const SF_T *x, double *a
     }
 }
 
-/* g[d] += acc[d] - W sigmoid(l[d]) (no sigmoid at all when W = 0), or with
- * fresh, g[d] = 0 + acc[d] - W sigmoid(l[d]): the same value as added to a
- * zero, without reading g. */
+/* g[d] = g0[d] + acc[d] - W sigmoid(l[d]) (no sigmoid at all when W = 0):
+ * g0 is g itself to add to it, or zeros to write g without reading it (the
+ * same values as added to a zero). */
 SF_CLONES
 static void SF_FN(row_finish_grad)(sf_index n, const SF_T *l, double w_total,
-                                   const double *acc, int fresh, SF_T *g)
+                                   const double *acc, const SF_T *g0, SF_T *g)
 {
-    if (w_total == 0.0 && fresh) {
+    if (w_total == 0.0) {
         SF_SIMD
-        for (sf_index j = 0; j < n; j++) g[j] = (SF_T)(0.0 + acc[j]);
-    } else if (w_total == 0.0) {
-        SF_SIMD
-        for (sf_index j = 0; j < n; j++) g[j] = (SF_T)((double)g[j] + acc[j]);
-    } else if (fresh) {
-        SF_SIMD
-        for (sf_index j = 0; j < n; j++)
-            g[j] = (SF_T)(0.0 + acc[j] - w_total * sf_sigmoid((double)l[j]));
-    } else {
-        SF_SIMD
-        for (sf_index j = 0; j < n; j++)
-            g[j] = (SF_T)((double)g[j] + acc[j] - w_total * sf_sigmoid((double)l[j]));
+        for (sf_index j = 0; j < n; j++) g[j] = (SF_T)((double)g0[j] + acc[j]);
+        return;
     }
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++)
+        g[j] = (SF_T)((double)g0[j] + acc[j] - w_total * sf_sigmoid((double)l[j]));
 }
 
 /* For a tile of logits: p = sigmoid(l) and the two log-probabilities
@@ -240,6 +233,7 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
     if (!acc) return SF_ERR_NOMEM;
     double *adv = acc + SF_TILE;
     int mark[SF_TILE] = {0}, bad = 0;
+    const SF_T zero[SF_TILE] = {0};
     for (sf_index t = lo; t < hi; t++) {
         sf_index m = t / tiles, d0 = (t % tiles) * SF_TILE;
         sf_index n = D - d0 < SF_TILE ? D - d0 : SF_TILE;
@@ -248,8 +242,8 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
         for (sf_index d = 0; d < n; d++) acc[d] = 0.0;
         for (sf_index s = 0; s < S; s++)
             SF_FN(row_axpy_value)(n, adv[s], value + (s * M + m) * D + d0, acc, mark);
-        SF_FN(row_finish_grad)(n, logits + m * D + d0, w_total, acc, fresh,
-                               grad + m * D + d0);
+        SF_T *g = grad + m * D + d0;
+        SF_FN(row_finish_grad)(n, logits + m * D + d0, w_total, acc, fresh ? zero : g, g);
     }
     free(acc);
     for (sf_index d = 0; d < SF_TILE; d++) bad |= mark[d];

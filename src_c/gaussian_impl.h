@@ -178,17 +178,18 @@ static void SF_FN(rows_log_norm)(sf_index M, sf_index D, const SF_T *scale, doub
  * its rewards column, a_loc = sum_s a_s z_s and a_ls = sum_s a_s z_s^2 per
  * coordinate (samples in order, so the sums do not depend on how rows are
  * grouped into items), then g_loc += a_loc / sigma, g_log_scale += a_ls - W,
- * or with fresh, g_loc = 0 + a_loc / sigma and g_log_scale = 0 + (a_ls - W)
- * (the same values as added to zeros, without reading them).  One call per
- * item, its loops inlined: a batch of many short rows (a policy's states)
- * pays no call per row and sample.  scratch: 3 w + S doubles, w >= n. */
+ * or, given zero (n zeros), g_loc = 0 + a_loc / sigma and g_log_scale = 0 +
+ * (a_ls - W): the same values as added to zeros, without reading the
+ * gradients.  One call per item, its loops inlined: a batch of many short
+ * rows (a policy's states) pays no call per row and sample.  scratch: 3 w +
+ * S doubles, w >= n. */
 SF_CLONES
 static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m0,
                                   sf_index nr, sf_index d0, sf_index n, const SF_T *loc,
                                   const SF_T *scale, const SF_T *x, const SF_T *rewards,
                                   int kind, double c, double eps, double ddof,
                                   double factor, SF_T *g_loc, SF_T *g_ls, sf_index w,
-                                  int fresh, double *scratch)
+                                  const SF_T *zero, double *scratch)
 {
     double *a_loc = scratch, *a_ls = scratch + w, *inv = scratch + 2 * w;
     double *adv = scratch + 3 * w;
@@ -203,22 +204,13 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
             double w_total = SF_FN(column_advantages)(1, M, m, rewards, kind, c, eps, ddof,
                                                       factor, adv);
             double a = adv[0];
-            if (fresh) {
-                SF_SIMD
-                for (sf_index d = 0; d < n; d++) {
-                    double i_sigma = 1.0 / (double)sigma[d];
-                    double z = ((double)xr[d] - (double)mu[d]) * i_sigma;
-                    gl[d] = (SF_T)(0.0 + a * z * i_sigma);
-                    gs[d] = (SF_T)(0.0 + (a * z * z - w_total));
-                }
-                continue;
-            }
+            const SF_T *gl0 = zero ? zero : gl, *gs0 = zero ? zero : gs;
             SF_SIMD
             for (sf_index d = 0; d < n; d++) {
                 double i_sigma = 1.0 / (double)sigma[d];
                 double z = ((double)xr[d] - (double)mu[d]) * i_sigma;
-                gl[d] = (SF_T)((double)gl[d] + a * z * i_sigma);
-                gs[d] = (SF_T)((double)gs[d] + (a * z * z - w_total));
+                gl[d] = (SF_T)((double)gl0[d] + a * z * i_sigma);
+                gs[d] = (SF_T)((double)gs0[d] + (a * z * z - w_total));
             }
         }
         return;
@@ -245,18 +237,11 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
         }
         /* sum_s w (z^2 - 1) = sum_s w z^2 - W */
         SF_T *gl = g_loc + m * D + d0, *gs = g_ls + m * D + d0;
-        if (fresh) {
-            SF_SIMD
-            for (sf_index d = 0; d < n; d++) {
-                gl[d] = (SF_T)(0.0 + a_loc[d] * inv[d]);
-                gs[d] = (SF_T)(0.0 + (a_ls[d] - w_total));
-            }
-            continue;
-        }
+        const SF_T *gl0 = zero ? zero : gl, *gs0 = zero ? zero : gs;
         SF_SIMD
         for (sf_index d = 0; d < n; d++) {
-            gl[d] = (SF_T)((double)gl[d] + a_loc[d] * inv[d]);
-            gs[d] = (SF_T)((double)gs[d] + (a_ls[d] - w_total));
+            gl[d] = (SF_T)((double)gl0[d] + a_loc[d] * inv[d]);
+            gs[d] = (SF_T)((double)gs0[d] + (a_ls[d] - w_total));
         }
     }
 }
@@ -433,8 +418,16 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
                                   SF_T *g_log_scale, int fresh)
 {
     if (lo >= hi) return SF_OK;
-    double *scratch = (double *)malloc((3 * (size_t)ws + (size_t)S + 1) * sizeof(double));
+    /* rows_reinforce's scratch, then with fresh the ws zeros the gradients
+     * are written as added to */
+    size_t used = 3 * (size_t)ws + (size_t)S + 1;
+    double *scratch = (double *)malloc((used + (fresh ? (size_t)ws : 0)) * sizeof(double));
     if (!scratch) return SF_ERR_NOMEM;
+    SF_T *zero = NULL;
+    if (fresh) {
+        zero = (SF_T *)(scratch + used);
+        memset(zero, 0, (size_t)ws * sizeof(SF_T));
+    }
     for (sf_index t = lo; t < hi; t++) {
         sf_index m0, rows, d0, n;
         if (D >= SF_TILE) {
@@ -449,7 +442,7 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
             n = D;
         }
         SF_FN(rows_reinforce)(S, M, D, m0, rows, d0, n, loc, scale, x, rewards, kind, c, eps,
-                              ddof, factor, g_loc, g_log_scale, ws, fresh, scratch);
+                              ddof, factor, g_loc, g_log_scale, ws, zero, scratch);
     }
     free(scratch);
     return SF_OK;
