@@ -205,7 +205,7 @@ cdef class StepCore(StepBase):
     (_step.pyx).  sample keeps the logits and the draws for grad."""
     cdef object _logits, _x             # the logits and draws of the last sample
 
-    def sample(self, logits, rng=None):
+    def sample(self, logits, rng=None, out=None):
         """Draw ``n_samples`` values per element, with their log-probabilities.
 
         Parameters
@@ -216,6 +216,10 @@ cdef class StepCore(StepBase):
         rng : None, int or numpy.random.Generator
             A Generator is advanced (one 64-bit draw keys the counter-based
             uniforms); a seed makes the draws reproducible.
+        out : tuple of two ndarray, optional
+            The arrays to write the values and their log-probabilities into
+            (the shapes and dtype returned, C-contiguous, writeable), returned;
+            the values are kept for ``grad``.
 
         Returns
         -------
@@ -250,13 +254,12 @@ cdef class StepCore(StepBase):
         dims[0] = S
         for j in range(nd):
             dims[j + 1] = cnp.PyArray_DIM(L, j)
+        x, log_prob = self._sample_out(out, nd + 1, dims, t, nd + 1, t, (L,))
         cdef bitgen_t *bitgen
         bit_generator = self._source(rng, &bitgen)
         cdef int n_threads = step_threads()
-        cdef cnp.ndarray x = cnp.PyArray_EMPTY(nd + 1, dims, t, 0)
-        cdef cnp.ndarray log_prob = cnp.PyArray_EMPTY(nd + 1, dims, t, 0)
-        cdef void *xs = cnp.PyArray_DATA(x)
-        cdef void *lp = cnp.PyArray_DATA(log_prob)
+        cdef void *xs = cnp.PyArray_DATA(<cnp.ndarray> x)
+        cdef void *lp = cnp.PyArray_DATA(<cnp.ndarray> log_prob)
         cdef unsigned long long key = draw_key_locked(bitgen, bit_generator.lock)
         if S * N:
             gil = release_gil(S * N >= NOGIL_MIN_WORK)

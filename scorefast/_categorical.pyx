@@ -353,7 +353,7 @@ cdef class StepCore(StepBase):
     normalisers and the draws for grad."""
     cdef object _rows, _norm, _value      # (B, K) logits, (B, 2) norm, (S, B) int64
 
-    def sample(self, logits, rng=None):
+    def sample(self, logits, rng=None, out=None):
         """Draw ``n_samples`` actions per batch element, with their log-probabilities.
 
         Parameters
@@ -363,6 +363,10 @@ cdef class StepCore(StepBase):
             when C-contiguous, and kept for ``grad``.
         rng : None, int or numpy.random.Generator
             A Generator is advanced; a seed makes the draws reproducible.
+        out : tuple of two ndarray, optional
+            The arrays to write the actions and their log-probabilities into
+            (the shapes and dtypes returned, C-contiguous, writeable), returned;
+            the actions are kept for ``grad``.
 
         Returns
         -------
@@ -388,6 +392,7 @@ cdef class StepCore(StepBase):
         for j in range(nd - 1):
             dims[j + 1] = cnp.PyArray_DIM(L, j)
             B *= dims[j + 1]
+        value, log_prob = self._sample_out(out, nd, dims, I64, nd, t, (L,))
         cdef bitgen_t *bitgen
         bit_generator = self._source(rng, &bitgen)
         cdef int n_threads = step_threads()
@@ -395,8 +400,6 @@ cdef class StepCore(StepBase):
         ndims[0] = B
         ndims[1] = 2
         cdef cnp.ndarray norm = cnp.PyArray_EMPTY(2, ndims, F64, 0)
-        cdef cnp.ndarray value = cnp.PyArray_EMPTY(nd, dims, I64, 0)
-        cdef cnp.ndarray log_prob = cnp.PyArray_EMPTY(nd, dims, t, 0)
         cdef double *nm = <double *> cnp.PyArray_DATA(norm)
         cdef const void *l = cnp.PyArray_DATA(L)
         cdef sf_index bad_row = -1
@@ -405,8 +408,10 @@ cdef class StepCore(StepBase):
             # one pass over each row: its maximum and validation, the log-sum,
             # the draws (the logits read once from memory, not twice); the
             # uniforms come first, so invalid logits leave the Generator advanced
-            status = draw(L, t, S, B, K, nm, SF_CAT_NORM_ALL, <int64_t *> cnp.PyArray_DATA(value),
-                          cnp.PyArray_DATA(log_prob), bitgen, bit_generator.lock, n_threads)
+            status = draw(L, t, S, B, K, nm, SF_CAT_NORM_ALL,
+                          <int64_t *> cnp.PyArray_DATA(<cnp.ndarray> value),
+                          cnp.PyArray_DATA(<cnp.ndarray> log_prob), bitgen, bit_generator.lock,
+                          n_threads)
             if self._validate and status != SF_OK:
                 # the kernel reports the status only: the row from the validating pass
                 if t == F64:

@@ -230,7 +230,7 @@ cdef class StepCore(StepBase):
         self._event = event
         self._antithetic = antithetic
 
-    def sample(self, loc, scale, rng=None):
+    def sample(self, loc, scale, rng=None, out=None):
         """Draw ``n_samples`` samples of the distribution, with their log-densities.
 
         Parameters
@@ -242,6 +242,10 @@ cdef class StepCore(StepBase):
         rng : None, int or numpy.random.Generator
             A Generator is advanced (one 64-bit draw keys the counter-based
             normals); a seed makes the draws reproducible.
+        out : tuple of two ndarray, optional
+            The arrays to write x and the log-densities into (the shapes and
+            dtype returned, C-contiguous, writeable), returned; x is kept for
+            ``grad``.
 
         Returns
         -------
@@ -295,13 +299,13 @@ cdef class StepCore(StepBase):
             restore_gil(gil)
             if status != SF_OK:
                 check_status(status, f"{'loc' if which == 0 else 'scale'} (element {bad})")
+        x, log_prob = self._sample_out(out, nd + 1, dims, t, nd if self._event else nd + 1, t,
+                                       (L, SC))
         cdef bitgen_t *bitgen
         bit_generator = self._source(rng, &bitgen)
         cdef int n_threads = step_threads()
-        cdef cnp.ndarray x = cnp.PyArray_EMPTY(nd + 1, dims, t, 0)
-        cdef cnp.ndarray log_prob = cnp.PyArray_EMPTY(nd if self._event else nd + 1, dims, t, 0)
-        cdef void *xs = cnp.PyArray_DATA(x)
-        cdef void *lp = cnp.PyArray_DATA(log_prob)
+        cdef void *xs = cnp.PyArray_DATA(<cnp.ndarray> x)
+        cdef void *lp = cnp.PyArray_DATA(<cnp.ndarray> log_prob)
         cdef unsigned long long key = draw_key_locked(bitgen, bit_generator.lock)
         cdef bint anti = self._antithetic
         if S * N:

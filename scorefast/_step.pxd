@@ -1,6 +1,7 @@
 # The base of the compiled step cores (_categorical, _bernoulli and
 # _gaussian .StepCore): the configuration every step has, the cached bit
 # generator, and the thread count the steps pass to the kernels.
+cimport numpy as cnp
 from numpy.random cimport bitgen_t
 
 
@@ -17,6 +18,8 @@ cdef class StepBase:
     cdef bitgen_t *_bitgen
 
     cdef object _source(self, object rng, bitgen_t **bitgen)
+    cdef tuple _sample_out(self, object out, int nd, cnp.npy_intp *dims, int t_value,
+                           int nd_log_prob, int t_log_prob, tuple inputs)
 
 
 cdef int step_threads() noexcept nogil

@@ -1,9 +1,12 @@
 """The base of the compiled step cores (see _step.pxd): the configuration a
 step is made with, the bit generator it draws from, and the thread count."""
 cimport cython
+cimport numpy as cnp
 from numpy.random cimport bitgen_t
 from numpy.random import Generator as _Generator
 from scorefast._common cimport get_bitgen
+
+cnp.import_array()
 
 #: the kernels' thread count for the steps, kept equal to
 #: scorefast.get_num_threads() by scorefast._config
@@ -18,6 +21,27 @@ def _set_step_threads(int n):
 
 cdef int step_threads() noexcept nogil:
     return _threads
+
+
+cdef inline bint _takes(object a, int nd, cnp.npy_intp *dims, int t):
+    """Whether a can take an output of nd dimensions dims and type t as it is:
+    an ndarray of that shape, of type t in native byte order, writeable,
+    aligned and C-contiguous."""
+    if not cnp.PyArray_Check(a):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray> a
+    return (cnp.PyArray_NDIM(arr) == nd and
+            cnp.PyArray_CompareLists(cnp.PyArray_DIMS(arr), dims, nd) and
+            cnp.PyArray_TYPE(arr) == t and cnp.PyArray_ISNOTSWAPPED(arr) and
+            cnp.PyArray_ISCARRAY(arr))
+
+
+cdef inline bint _overlap(cnp.ndarray a, cnp.ndarray b):
+    """Whether two C-contiguous arrays share a byte of memory."""
+    cdef char *pa = <char *> cnp.PyArray_DATA(a)
+    cdef char *pb = <char *> cnp.PyArray_DATA(b)
+    cdef Py_ssize_t na = cnp.PyArray_NBYTES(a), nb = cnp.PyArray_NBYTES(b)
+    return na > 0 and nb > 0 and pa < pb + nb and pb < pa + na
 
 
 @cython.auto_pickle(False)
@@ -53,3 +77,30 @@ cdef class StepBase:
         self._bit_generator = bit_generator
         self._generator = rng if type(rng) is _Generator else None
         return bit_generator
+
+    cdef tuple _sample_out(self, object out, int nd, cnp.npy_intp *dims, int t_value,
+                           int nd_log_prob, int t_log_prob, tuple inputs):
+        """The arrays a sample is written into: new ones when out is None (the
+        draws of nd dimensions dims and type t_value, their log-probabilities
+        of the first nd_log_prob of them and type t_log_prob), else out's two
+        after checking that they take those shapes and types as they are and
+        share memory with none of the inputs (C-contiguous arrays) nor with
+        each other; support.check_sample_out says why they do not."""
+        if out is None:
+            return (cnp.PyArray_EMPTY(nd, dims, t_value, 0),
+                    cnp.PyArray_EMPTY(nd_log_prob, dims, t_log_prob, 0))
+        cdef bint ok = (isinstance(out, tuple) and len(<tuple> out) == 2 and
+                        _takes((<tuple> out)[0], nd, dims, t_value) and
+                        _takes((<tuple> out)[1], nd_log_prob, dims, t_log_prob))
+        if ok:
+            value, log_prob = <tuple> out
+            ok = not _overlap(<cnp.ndarray> value, <cnp.ndarray> log_prob)
+            for x in inputs:
+                ok = ok and not (_overlap(<cnp.ndarray> value, <cnp.ndarray> x) or
+                                 _overlap(<cnp.ndarray> log_prob, <cnp.ndarray> x))
+        if not ok:
+            value_shape = tuple([dims[j] for j in range(nd)])
+            self._support.check_sample_out(out, value_shape, cnp.PyArray_DescrFromType(t_value),
+                                           value_shape[:nd_log_prob],
+                                           cnp.PyArray_DescrFromType(t_log_prob), inputs)
+        return <tuple> out

@@ -29,27 +29,35 @@ def _broadcast_value(shape, batch):
                          f"batch_shape = {tuple(batch)}") from None
 
 
+def check_out_array(o, name, shape, dtype, inputs):
+    """o after checking that results of shape and dtype can be written into
+    it: a writeable, aligned, C-contiguous numpy array sharing memory with
+    none of the inputs."""
+    if not isinstance(o, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(o).__name__}")
+    if o.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {o.shape}")
+    if o.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {dtype}, got {o.dtype}")
+    if not (o.flags.c_contiguous and o.flags.writeable and o.flags.aligned):
+        raise ValueError(f"{name} must be a writeable, aligned, C-contiguous array")
+    for x in inputs:
+        if np.shares_memory(o, x):
+            raise ValueError(f"{name} must not share memory with an input")
+    return o
+
+
 def check_grad_out(out, name, shape, dtype, param_names, inputs):
     """out after checking that it can take a gradient: one array per name in
     param_names (a tuple of them when there are several), each of shape and
-    dtype, writeable, aligned and C-contiguous, sharing memory with none of
-    the inputs nor with one another."""
+    dtype (check_out_array), sharing memory with none of the inputs nor with
+    one another."""
     n = len(param_names)
     outs = out if n > 1 else (out,)
     if n > 1 and (not isinstance(out, tuple) or len(out) != n):
         raise TypeError(f"{name} must be a tuple of {n} arrays ({', '.join(param_names)})")
     for o in outs:
-        if not isinstance(o, np.ndarray):
-            raise TypeError(f"{name} must be a numpy array, got {type(o).__name__}")
-        if o.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {o.shape}")
-        if o.dtype != dtype:
-            raise TypeError(f"{name} must have dtype {dtype}, got {o.dtype}")
-        if not (o.flags.c_contiguous and o.flags.writeable and o.flags.aligned):
-            raise ValueError(f"{name} must be a writeable, aligned, C-contiguous array")
-        for x in inputs:
-            if np.shares_memory(o, x):
-                raise ValueError(f"{name} must not share memory with an input")
+        check_out_array(o, name, shape, dtype, inputs)
     if n > 1 and np.shares_memory(outs[0], outs[1]):
         raise ValueError(f"{name}: the arrays must not share memory")
     return out

@@ -7,6 +7,8 @@ from scorefast._typing import FloatArray, IntArray, RNGLike, ShapeLike
 
 __all__ = ["Distribution", "Categorical", "Bernoulli"]
 
+def check_out_array(o: Any, name: str, shape: tuple[int, ...], dtype: np.dtype[Any],
+                    inputs: tuple[Any, ...]) -> np.ndarray[Any, Any]: ...
 def check_grad_out(out: Any, name: str, shape: tuple[int, ...], dtype: np.dtype[Any],
                    param_names: tuple[str, ...], inputs: tuple[Any, ...]) -> Any: ...
 

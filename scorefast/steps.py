@@ -17,11 +17,16 @@ n_samples, rng)`` returns, draw for draw, and ``grad(rewards)`` what
 returns for those draws, bit for bit; the step saves the per-call work
 of that path (a distribution object, the checks of the value it drew
 itself), which is most of the cost for a small batch. Every output is a
-new array (``grad(..., out=)`` accumulates into the caller's instead).
+new array unless ``out=`` is given: ``sample(..., out=(value, log_prob))``
+writes into the caller's two arrays (of the shapes and dtypes it returns),
+which a training loop can keep from one iteration to the next, saving a
+large batch the page faults of new memory at every call;
+``grad(..., out=)`` accumulates into the caller's array.
 
 A step keeps the parameters it sampled from, the draws and the row
 normalisers until the next ``sample``; ``grad`` reads them, so the
-parameters must not be changed in place in between. A step is not meant to
+parameters (and draws written into ``out``) must not be changed in place in
+between. A step is not meant to
 be shared between threads (each thread makes its own); the kernels it calls
 release the GIL and run on :func:`scorefast.set_num_threads` threads.
 """
@@ -32,7 +37,7 @@ import numpy as np
 
 from scorefast import _bernoulli, _categorical, _gaussian
 from scorefast._validation import aligned, as_generator, as_params
-from scorefast.distributions import check_grad_out
+from scorefast.distributions import check_grad_out, check_out_array
 from scorefast.estimators import _check_eps_ddof, _is_constant, _KERNEL_BASELINES
 from scorefast.gaussian import _param_dtype
 
@@ -64,6 +69,22 @@ def check_out(out, name, like, inputs, pair):
     shares no memory with the inputs."""
     return check_grad_out(out, name, like.shape, like.dtype,
                           ("loc", "log_scale") if pair else ("logits",), inputs)
+
+
+def check_sample_out(out, value_shape, value_dtype, log_prob_shape, log_prob_dtype, inputs):
+    """Raise the error that says why out cannot take a sample: a tuple of two
+    arrays (the draws, their log-probabilities) of the shapes and dtypes
+    given, each writeable, aligned and C-contiguous, sharing memory with none
+    of the inputs nor with each other (the compiled cores' fast check of the
+    same conditions failed)."""
+    if not isinstance(out, tuple) or len(out) != 2:
+        got = f"a tuple of {len(out)}" if isinstance(out, tuple) else type(out).__name__
+        raise TypeError(f"out must be a tuple of two arrays (the draws, log_prob), got {got}")
+    check_out_array(out[0], "out[0] (the draws)", value_shape, value_dtype, inputs)
+    check_out_array(out[1], "out[1] (log_prob)", log_prob_shape, log_prob_dtype, inputs)
+    if np.shares_memory(out[0], out[1]):
+        raise ValueError("out: the draws and log_prob must not share memory")
+    raise ValueError("out cannot take the sample")
 
 
 def gaussian_params(loc, scale):

@@ -171,6 +171,105 @@ def test_out_accumulates():
     np.testing.assert_array_equal(out[1], -1.0 + g_ls)
 
 
+def _sample_cases(dtype):
+    """(step, params) of each family: categorical and Bernoulli logits, a
+    Normal policy batch and a DiagNormal search (plain and mirrored)."""
+    rng = np.random.default_rng(20)
+    logits = rng.normal(size=(6, 5)).astype(dtype)
+    loc = rng.normal(size=(3, 4)).astype(dtype)
+    scale = rng.uniform(0.5, 2.0, size=(3, 4)).astype(dtype)
+    return [(CategoricalStep(4, "loo"), (logits,)), (BernoulliStep(3, "loo"), (logits,)),
+            (NormalStep(2, "none"), (loc, scale)), (DiagNormalStep(4), (loc, scale)),
+            (DiagNormalStep(4, antithetic=True), (loc, scale))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", range(5), ids=["categorical", "bernoulli", "normal", "diag",
+                                                "diag-antithetic"])
+def test_sample_into_out_is_the_new_sample(dtype, threads, case):
+    """sample(..., out=(value, log_prob)) returns out's two arrays, holding
+    the bits a sample into new arrays holds for the same seed, whatever they
+    held before (NaN, or the previous sample's draws when reused); grad then
+    reads the draws from out as it reads its own."""
+    step, params = _sample_cases(dtype)[case]
+    previous = sf.set_num_threads(threads)
+    try:
+        value, log_prob = step.sample(*params, 21)
+        rewards = np.random.default_rng(22).normal(size=log_prob.shape).astype(dtype)
+        g = step.grad(rewards)
+        out = (np.empty_like(value), np.full_like(log_prob, np.nan))
+        if value.dtype.kind == "f":
+            out[0].fill(np.nan)
+        for seed in (23, 21):
+            got = step.sample(*params, seed, out=out)
+            assert got[0] is out[0] and got[1] is out[1]
+        _same(out, (value, log_prob))
+        _same(step.grad(rewards), g)
+    finally:
+        sf.set_num_threads(previous)
+
+
+def test_sample_into_out_checks_out_before_drawing():
+    """A bad out raises naming out (and the array at fault) before the
+    Generator is advanced; the step keeps its last sample."""
+    logits = np.random.default_rng(24).normal(size=(4, 5))
+    step = CategoricalStep(3, "none")
+    a, logp = step.sample(logits, 25)
+    r = np.ones(a.shape)
+    g = step.grad(r)
+    good = (np.empty((3, 4), np.int64), np.empty((3, 4)))
+    strided = np.empty((3, 8))[:, ::2]
+    read_only = np.empty((3, 4))
+    read_only.flags.writeable = False
+    swapped = np.empty((3, 4), ">f8")
+    cases = [
+        (good[0], TypeError, "tuple of two arrays"),
+        ([good[0], good[1]], TypeError, "tuple of two arrays"),
+        ((good[0],), TypeError, "got a tuple of 1"),
+        ((good[0], good[1], good[1]), TypeError, "got a tuple of 3"),
+        ((good[0], [[0.0] * 4] * 3), TypeError, r"out\[1\] \(log_prob\) must be a numpy array"),
+        ((good[0].astype(np.int32), good[1]), TypeError, r"out\[0\] .*dtype int64"),
+        ((good[0], good[1].astype(np.float32)), TypeError, r"out\[1\] .*dtype float64"),
+        ((good[0], swapped), TypeError, r"out\[1\] .*dtype float64"),
+        ((good[0][:2], good[1]), ValueError, r"out\[0\] .*shape \(3, 4\)"),
+        ((good[0], good[1].reshape(4, 3)), ValueError, r"out\[1\] .*shape \(3, 4\)"),
+        ((good[0], strided), ValueError, r"out\[1\] .*C-contiguous"),
+        ((good[0], read_only), ValueError, r"out\[1\] .*writeable"),
+        ((good[0], logits[:3, :4].copy()), None, None),
+    ]
+    gen = np.random.default_rng(26)
+    for out, error, match in cases:
+        state = gen.bit_generator.state
+        if error is None:
+            step.sample(logits, gen, out=out)          # a good out, for contrast
+            continue
+        with pytest.raises(error, match=match):
+            step.sample(logits, gen, out=out)
+        assert gen.bit_generator.state == state
+    # the draws may not share memory with the logits nor with each other
+    flat = np.empty(24)
+    with pytest.raises(ValueError, match=r"out\[1\] .*must not share memory with an input"):
+        step.sample(logits, gen, out=(good[0], logits.reshape(-1)[:12].reshape(3, 4)))
+    with pytest.raises(ValueError, match="the draws and log_prob must not share memory"):
+        step.sample(logits, gen, out=(flat.view(np.int64)[8:20].reshape(3, 4),
+                                      flat[:12].reshape(3, 4)))
+    step.sample(logits, gen, out=(flat.view(np.int64)[12:].reshape(3, 4),
+                                  flat[:12].reshape(3, 4)))     # adjacent, not shared
+    # a failed call keeps the last good sample for grad
+    step.sample(logits, 25)
+    with pytest.raises(TypeError):
+        step.sample(logits, gen, out=(good[1], good[1]))
+    _same(step.grad(r), g)
+
+    # a Gaussian step's inputs are loc and scale
+    gstep = DiagNormalStep(2)
+    buffer = np.ones(6)
+    loc, scale = np.zeros(3), buffer[:3]
+    with pytest.raises(ValueError, match=r"out\[0\] \(the draws\) must not share memory"):
+        gstep.sample(loc, scale, 0, out=(buffer.reshape(2, 3), np.empty(2)))
+
+
 def test_inputs_off_the_fast_path_are_converted():
     """Lists, integers, strided arrays, seeds and broadcast rewards give what
     the same values as C-contiguous float64 arrays give."""
