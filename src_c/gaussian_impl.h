@@ -54,11 +54,70 @@ int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *
  * (for float32 parameters, the float32 stream: sf_counter_normal_f).  The
  * quantile's central piece is evaluated for every draw; the tail piece (a
  * log, a square root and a second rational function) only for the 15% of
- * draws that need it, gathered into idx and tail (scratch of n, and tail of
- * n + 8): the same values as sf_counter_normal(_f), at about half the cost.
+ * draws that need it, gathered into idx and tail (scratch of n +
+ * SF_TAIL_BLOCK each): the same values as sf_counter_normal(_f), at about
+ * half the cost.
  * The draws that need it are marked by a byte each (in tail's memory until
- * the tails are computed), read as 64-bit words of marks whose set bits
- * give the draws in turn. */
+ * the tails are computed) and listed by sf_marked. */
+#ifndef SF_TAIL_BLOCK
+#define SF_TAIL_BLOCK 16
+
+/* The indices j < n with mark[j] != 0, in increasing order, into idx
+ * (room for n + 16; mark readable up to a multiple of 64 past n, and
+ * zeroed there); their count.  With AVX-512 (BW and VL), sixteen marks at
+ * a time become a mask whose indices are compressed into place; else
+ * 64-bit words of marks whose set bits give the indices in turn. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__) && !defined(SF_NO_CLONES)
+#include <immintrin.h>
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static sf_index sf_marked_avx512(sf_index n, const unsigned char *mark, sf_index *idx)
+{
+    const __m512i eight = _mm512_set1_epi64(8);
+    __m512i lanes = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    sf_index m = 0, j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)(mark + j));
+        unsigned k = _mm_test_epi8_mask(bytes, bytes);
+        __m512i next = _mm512_add_epi64(lanes, eight);
+        _mm512_storeu_si512((void *)(idx + m),
+                            _mm512_maskz_compress_epi64((__mmask8)(k & 0xffu), lanes));
+        m += __builtin_popcount(k & 0xffu);
+        _mm512_storeu_si512((void *)(idx + m),
+                            _mm512_maskz_compress_epi64((__mmask8)(k >> 8), next));
+        m += __builtin_popcount(k >> 8);
+        lanes = _mm512_add_epi64(next, eight);
+    }
+    for (; j < n; j++)
+        if (mark[j]) idx[m++] = j;
+    return m;
+}
+#define SF_MARKED_AVX512 1
+#endif
+
+static sf_index sf_marked(sf_index n, unsigned char *mark, sf_index *idx)
+{
+#ifdef SF_MARKED_AVX512
+    if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+        return sf_marked_avx512(n, mark, idx);
+#endif
+    sf_index m = 0, words = (n + 63) / 64;
+    for (sf_index j = n; j < 64 * words; j++) mark[j] = 0;
+    for (sf_index w = 0; w < words; w++) {
+        /* the 64 marks as the bits of one word (each byte of 0 or 1 times
+         * 0x0102040810204080 has its 8 marks in its top byte), then its
+         * set bits in turn */
+        uint64_t bits = 0;
+        for (int b = 0; b < 8; b++) {
+            uint64_t eight;
+            memcpy(&eight, mark + 64 * w + 8 * b, sizeof eight);
+            bits |= ((eight * 0x0102040810204080ULL) >> 56) << (8 * b);
+        }
+        for (; bits; bits &= bits - 1) idx[m++] = 64 * w + (sf_index)__builtin_ctzll(bits);
+    }
+    return m;
+}
+#endif
 SF_CLONES
 static void SF_FN(normals)(sf_index n, uint64_t key, uint64_t first, double *z,
                            sf_index *idx, double *tail)
@@ -85,30 +144,24 @@ static void SF_FN(normals)(sf_index n, uint64_t key, uint64_t first, double *z,
             state += SF_COUNTER_GAMMA;
         }
     }
-    sf_index m = 0, words = (n + 63) / 64;
-    for (sf_index j = n; j < 64 * words; j++) in_tail[j] = 0;
-    for (sf_index w = 0; w < words; w++) {
-        /* the 64 marks as the bits of one word (each byte of 0 or 1 times
-         * 0x0102040810204080 has its 8 marks in its top byte), then its
-         * set bits in turn */
-        uint64_t bits = 0;
-        for (int b = 0; b < 8; b++) {
-            uint64_t eight;
-            memcpy(&eight, in_tail + 64 * w + 8 * b, sizeof eight);
-            bits |= ((eight * 0x0102040810204080ULL) >> 56) << (8 * b);
+    sf_index m = sf_marked(n, in_tail, idx);
+    /* the tails in whole blocks of SF_TAIL_BLOCK lanes, the last block's
+     * lanes past m on draw 0 (computed, not used): a partial vector would
+     * go through the loop's scalar remainder, one draw at a time */
+    sf_index padded = (m + SF_TAIL_BLOCK - 1) / SF_TAIL_BLOCK * SF_TAIL_BLOCK;
+    for (sf_index t = m; t < padded; t++) idx[t] = 0;
+    for (sf_index t0 = 0; t0 < padded; t0 += SF_TAIL_BLOCK) {
+        if (f32) {
+            SF_SIMD
+            for (sf_index t = t0; t < t0 + SF_TAIL_BLOCK; t++)
+                tail[t] = (double)sf_normal_quantile_tail_f(
+                    sf_counter_offset32(key, first + (uint64_t)idx[t]));
+        } else {
+            SF_SIMD
+            for (sf_index t = t0; t < t0 + SF_TAIL_BLOCK; t++)
+                tail[t] = sf_normal_quantile_tail(
+                    sf_counter_uniform(key, first + (uint64_t)idx[t]));
         }
-        for (; bits; bits &= bits - 1) idx[m++] = 64 * w + (sf_index)__builtin_ctzll(bits);
-    }
-    if (f32) {
-        SF_SIMD
-        for (sf_index t = 0; t < m; t++)
-            tail[t] = (double)sf_normal_quantile_tail_f(
-                sf_counter_offset32(key, first + (uint64_t)idx[t]));
-    } else {
-        SF_SIMD
-        for (sf_index t = 0; t < m; t++)
-            tail[t] = sf_normal_quantile_tail(
-                sf_counter_uniform(key, first + (uint64_t)idx[t]));
     }
     for (sf_index t = 0; t < m; t++) z[idx[t]] = tail[t];
 }
@@ -258,14 +311,14 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
 {
     if (lo >= hi) return SF_OK;
     sf_index N = M * D;
-    /* z, the chunk's log-normalisers, then idx and tail for the draws (tail
-     * with 8 doubles more, for normals' marks) */
-    sf_index nz = nr * D;
-    double *z = (double *)malloc((size_t)(3 * nz + nr + 1 + 8) * sizeof(double));
+    /* z, the chunk's log-normalisers, then idx and tail for the draws (each
+     * with SF_TAIL_BLOCK more, for normals' padding and marks) */
+    sf_index nz = nr * D, nt = nz + SF_TAIL_BLOCK;
+    double *z = (double *)malloc((size_t)(nz + nr + 1 + 2 * nt) * sizeof(double));
     if (!z) return SF_ERR_NOMEM;
     double *c_chunk = z + nz;
     sf_index *idx = (sf_index *)(z + nz + nr + 1);
-    double *tail = z + 2 * nz + nr + 1;
+    double *tail = z + nz + nr + 1 + nt;
     for (sf_index t = lo; t < hi; t++) {
         /* samples [s0, s0 + ns), rows [m0, m0 + n) of each */
         sf_index s0 = g > 1 ? t * g : t / chunks, ns = g > 1 ? (rows - s0 < g ? rows - s0 : g) : 1;
