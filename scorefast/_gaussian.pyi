@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from scorefast._step import StepBase
 
 def check(loc: NDArray[Any], scale: NDArray[Any]) -> None: ...
+def marked_indices(marks: NDArray[np.uint8], portable: bool) -> NDArray[np.int64]: ...
 def affine(
     loc: NDArray[Any],
     scale: NDArray[Any],

@@ -8,6 +8,7 @@ called.
 """
 cimport cython
 cimport numpy as cnp
+import numpy as np
 from scorefast._ckernels cimport *
 from scorefast._step cimport StepBase, step_threads
 from numpy.random cimport bitgen_t
@@ -15,6 +16,10 @@ from scorefast._common cimport (check_status, draw_key, draw_key_locked, as_arra
                                 real_type, data1, data2, opt_data2, data3, NOGIL_MIN_WORK,
                                 PyThreadState, release_gil, restore_gil, as_block,
                                 shared_along_last, check_finite_data)
+
+cdef extern from "gaussian.h" nogil:
+    # a helper for tests, not part of the C API
+    sf_index sf_marked_indices(sf_index n, unsigned char *mark, sf_index *idx, int portable)
 
 cdef enum:
     F64 = cnp.NPY_DOUBLE
@@ -207,6 +212,22 @@ def pathwise(loc, x, grad_f, out_loc, out_log_scale, int n_threads):
                                          <const float *> gf, <float *> ol, <float *> os,
                                          n_threads)
     check_status(status, "value")
+
+
+def marked_indices(const unsigned char[::1] marks, bint portable):
+    """The indices of the marks that are 1 (int64, increasing; each mark 0 or 1), as the
+    sampler lists its tail draws: by AVX-512 compression where the CPU has
+    it, or with portable as on any CPU.  For tests."""
+    cdef Py_ssize_t n = marks.shape[0], j, m
+    cdef cnp.npy_intp room = n + 64
+    cdef cnp.ndarray work = cnp.PyArray_ZEROS(1, &room, cnp.NPY_UINT8, 0)
+    cdef cnp.ndarray idx = cnp.PyArray_EMPTY(1, &room, cnp.NPY_INTP, 0)
+    cdef unsigned char *w = <unsigned char *> cnp.PyArray_DATA(work)
+    for j in range(n):
+        w[j] = marks[j]
+    with nogil:
+        m = sf_marked_indices(n, w, <sf_index *> cnp.PyArray_DATA(idx), portable)
+    return idx[:m].astype(np.int64)
 
 
 # -- the prepared REINFORCE step -----------------------------------------------------------

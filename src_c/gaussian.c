@@ -20,3 +20,8 @@
 #include "gaussian_impl.h"
 #undef SF_T
 #undef SF_SUF
+
+sf_index sf_marked_indices(sf_index n, unsigned char *mark, sf_index *idx, int portable)
+{
+    return portable ? sf_marked_words(n, mark, idx) : sf_marked(n, mark, idx);
+}

@@ -71,4 +71,11 @@ SF_GAUSS_DECLARE(float, f)
 
 #undef SF_GAUSS_DECLARE
 
+/* For tests (not part of the C API): the indices j < n with mark[j] = 1
+ * (marks 0 or 1), in increasing order, into idx (room for n + 16), and
+ * their count, as the sampler lists its tail draws: the AVX-512 way where
+ * the CPU has it, or with portable the way of any CPU (which zeroes mark[n]
+ * up to the next multiple of 64, so mark must have room for it). */
+sf_index sf_marked_indices(sf_index n, unsigned char *mark, sf_index *idx, int portable);
+
 #endif

@@ -62,9 +62,9 @@ int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *
 #ifndef SF_TAIL_BLOCK
 #define SF_TAIL_BLOCK 16
 
-/* The indices j < n with mark[j] != 0, in increasing order, into idx
- * (room for n + 16; mark readable up to a multiple of 64 past n, and
- * zeroed there); their count.  With AVX-512 (BW and VL), sixteen marks at
+/* The indices j < n with mark[j] = 1 (each mark 0 or 1), in increasing
+ * order, into idx (room for n + 16; mark readable up to a multiple of 64
+ * past n, and zeroed there); their count.  With AVX-512 (BW and VL), sixteen marks at
  * a time become a mask whose indices are compressed into place; else
  * 64-bit words of marks whose set bits give the indices in turn. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
@@ -95,12 +95,8 @@ static sf_index sf_marked_avx512(sf_index n, const unsigned char *mark, sf_index
 #define SF_MARKED_AVX512 1
 #endif
 
-static sf_index sf_marked(sf_index n, unsigned char *mark, sf_index *idx)
+static sf_index sf_marked_words(sf_index n, unsigned char *mark, sf_index *idx)
 {
-#ifdef SF_MARKED_AVX512
-    if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
-        return sf_marked_avx512(n, mark, idx);
-#endif
     sf_index m = 0, words = (n + 63) / 64;
     for (sf_index j = n; j < 64 * words; j++) mark[j] = 0;
     for (sf_index w = 0; w < words; w++) {
@@ -116,6 +112,15 @@ static sf_index sf_marked(sf_index n, unsigned char *mark, sf_index *idx)
         for (; bits; bits &= bits - 1) idx[m++] = 64 * w + (sf_index)__builtin_ctzll(bits);
     }
     return m;
+}
+
+static sf_index sf_marked(sf_index n, unsigned char *mark, sf_index *idx)
+{
+#ifdef SF_MARKED_AVX512
+    if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+        return sf_marked_avx512(n, mark, idx);
+#endif
+    return sf_marked_words(n, mark, idx);
 }
 #endif
 SF_CLONES

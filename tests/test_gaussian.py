@@ -594,3 +594,19 @@ def test_fast_sampler_draws_the_counter_stream(shape, dtype):
     _categorical.normal_fill(key, 0, z)
     np.testing.assert_array_equal(x.ravel(), z)
     assert (np.abs(z) > 1.44).mean() > 0.1 or z.size < 100     # tails were drawn
+
+
+@pytest.mark.parametrize("portable", [False, True], ids=["this-cpu", "portable"])
+def test_the_tail_draws_are_listed_in_order(portable):
+    """The sampler lists the draws that need the quantile's tail piece (their
+    marks are 1) as np.flatnonzero does, by each of its two ways (AVX-512
+    compression where the CPU has it, 64-mark words on any CPU), at every
+    length around its blocks of 16 marks and words of 64 and at densities
+    from none to all."""
+    from scorefast import _gaussian
+    rng = np.random.default_rng(31)
+    for n in list(range(70)) + [127, 128, 129, 511, 512, 513, 1000]:
+        for density in (0.0, 0.15, 0.5, 1.0):
+            marks = (rng.random(n) < density).astype(np.uint8)
+            np.testing.assert_array_equal(_gaussian.marked_indices(marks, portable),
+                                          np.flatnonzero(marks))
