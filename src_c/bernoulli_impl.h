@@ -121,6 +121,28 @@ static void SF_FN(row_axpy_value)(sf_index n, double w, const SF_T *x, double *a
     }
 }
 
+/* row_axpy_value for four samples x[0..3] (weights w[0..3]) in one pass,
+ * each added in turn to the sum held in a register (the order of four
+ * calls, so the same bits), acc loaded and stored once. */
+SF_CLONES
+static void SF_FN(row_axpy_value4)(sf_index n, const double *w, const SF_T *const *x,
+                                   double *acc, int *mark)
+{
+    const SF_T *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+    double w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) {
+        double a = acc[j];
+        a += w0 * (double)x0[j];
+        a += w1 * (double)x1[j];
+        a += w2 * (double)x2[j];
+        a += w3 * (double)x3[j];
+        acc[j] = a;
+        mark[j] |= ((x0[j] != 0) & (x0[j] != 1)) | ((x1[j] != 0) & (x1[j] != 1)) |
+                   ((x2[j] != 0) & (x2[j] != 1)) | ((x3[j] != 0) & (x3[j] != 1));
+    }
+}
+
 /* g[d] = g0[d] + acc[d] - W sigmoid(l[d]) (no sigmoid at all when W = 0):
  * g0 is g itself to add to it, or zeros to write g without reading it (the
  * same values as added to a zero). */
@@ -240,7 +262,13 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
         double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps, ddof, scale,
                                                   adv);
         for (sf_index d = 0; d < n; d++) acc[d] = 0.0;
-        for (sf_index s = 0; s < S; s++)
+        sf_index s = 0;
+        for (; s + 4 <= S; s += 4) {
+            const SF_T *x4[4];
+            for (int k = 0; k < 4; k++) x4[k] = value + ((s + k) * M + m) * D + d0;
+            SF_FN(row_axpy_value4)(n, adv + s, x4, acc, mark);
+        }
+        for (; s < S; s++)
             SF_FN(row_axpy_value)(n, adv[s], value + (s * M + m) * D + d0, acc, mark);
         SF_T *g = grad + m * D + d0;
         SF_FN(row_finish_grad)(n, logits + m * D + d0, w_total, acc, fresh ? zero : g, g);
