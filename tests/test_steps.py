@@ -562,7 +562,7 @@ def test_bad_bernoulli_arguments():
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("where", [(0, 0, 0), (3, 99, 200), (1, 40, 77)])
+@pytest.mark.parametrize("where", [(0, 0, 0), (3, 99, 200), (1, 40, 77), (2, 70, 255)])
 @pytest.mark.parametrize("bad_value", [0.5, -1.0, 2.0, np.nan])
 def test_bernoulli_grad_finds_a_changed_value_in_either_pass(threads, where, bad_value):
     """A value changed since the sample (neither 0 nor 1) raises, wherever it
