@@ -195,22 +195,45 @@ static inline double SF_FN(log_scale)(SF_T sigma)
     return sf_log((double)sigma);
 }
 
-/* log_prob of M rows of D from their standardised draws z, given each row's
- * constant c[m] = sum_d log(scale[m, d]) + D log(2 pi) / 2. */
+/* log_prob of R rows of D from their standardised draws z, given each row's
+ * constant: c[r % P] = sum_d log(scale[m, d]) + D log(2 pi) / 2 for row r
+ * (the rows of several samples of P rows, one after another). */
 SF_CLONES
-static void SF_FN(rows_log_prob_z)(sf_index M, sf_index D, const double *c,
+static void SF_FN(rows_log_prob_z)(sf_index R, sf_index P, sf_index D, const double *c,
                                    const double *z, SF_T *log_prob)
 {
     if (D == 1) {
-        SF_SIMD
-        for (sf_index m = 0; m < M; m++) log_prob[m] = (SF_T)(-0.5 * z[m] * z[m] - c[m]);
+        for (sf_index r0 = 0; r0 < R; r0 += P) {
+            const double *zs = z + r0;
+            SF_T *lp = log_prob + r0;
+            SF_SIMD
+            for (sf_index m = 0; m < P; m++) lp[m] = (SF_T)(-0.5 * zs[m] * zs[m] - c[m]);
+        }
         return;
     }
-    for (sf_index m = 0; m < M; m++) {
+    /* four rows to a pass, each summed as alone (its own reduction), so
+     * that their chains of additions overlap */
+    sf_index r = 0;
+    for (; r + 4 <= R; r += 4) {
+        const double *z0 = z + r * D, *z1 = z0 + D, *z2 = z1 + D, *z3 = z2 + D;
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+        _Pragma("omp simd reduction(+ : a0, a1, a2, a3)")
+        for (sf_index d = 0; d < D; d++) {
+            a0 += z0[d] * z0[d];
+            a1 += z1[d] * z1[d];
+            a2 += z2[d] * z2[d];
+            a3 += z3[d] * z3[d];
+        }
+        log_prob[r] = (SF_T)(-0.5 * a0 - c[r % P]);
+        log_prob[r + 1] = (SF_T)(-0.5 * a1 - c[(r + 1) % P]);
+        log_prob[r + 2] = (SF_T)(-0.5 * a2 - c[(r + 2) % P]);
+        log_prob[r + 3] = (SF_T)(-0.5 * a3 - c[(r + 3) % P]);
+    }
+    for (; r < R; r++) {
         double acc = 0.0;
         SF_SIMD_REDUCE(+, acc)
-        for (sf_index d = 0; d < D; d++) acc += z[m * D + d] * z[m * D + d];
-        log_prob[m] = (SF_T)(-0.5 * acc - c[m]);
+        for (sf_index d = 0; d < D; d++) acc += z[r * D + d] * z[r * D + d];
+        log_prob[r] = (SF_T)(-0.5 * acc - c[r % P]);
     }
 }
 
@@ -360,16 +383,17 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
         const double *c = c_all ? c_all + m0 : c_chunk;
         if (log_prob && !c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, c_chunk);
         for (sf_index k = 0; k < ns; k++) {
-            const double *zk = z + k * N;
             sf_index at = off + k * N;
-            SF_FN(affine_rows)(n * D, loc + m0 * D, scale + m0 * D, zk, x + at,
+            SF_FN(affine_rows)(n * D, loc + m0 * D, scale + m0 * D, z + k * N, x + at,
                                antithetic ? x + half * N + at : NULL);
-            if (log_prob) {
-                SF_T *lp = log_prob + (s0 + k) * M + m0;
-                SF_FN(rows_log_prob_z)(n, D, c, zk, lp);
-                if (antithetic)
-                    for (sf_index m = 0; m < n; m++) lp[half * M + m] = lp[m];
-            }
+        }
+        if (log_prob) {
+            /* the item's rows, one after another in z and in log_prob: one
+             * sample's chunk, or whole samples (n = M) */
+            SF_T *lp = log_prob + s0 * M + m0;
+            SF_FN(rows_log_prob_z)(ns * n, n, D, c, z, lp);
+            if (antithetic)
+                for (sf_index r = 0; r < ns * n; r++) lp[half * M + r] = lp[r];
         }
     }
     free(z);
