@@ -215,9 +215,9 @@ def pathwise(loc, x, grad_f, out_loc, out_log_scale, int n_threads):
 
 
 def marked_indices(const unsigned char[::1] marks, bint portable):
-    """The indices of the marks that are 1 (int64, increasing; each mark 0 or 1), as the
-    sampler lists its tail draws: by AVX-512 compression where the CPU has
-    it, or with portable as on any CPU.  For tests."""
+    """The indices of the marks that are 1 (int64, increasing; each mark 0 or
+    1), as the sampler lists its tail draws: by AVX-512 compression where the
+    CPU has it, or with portable as on any CPU.  For tests."""
     cdef Py_ssize_t n = marks.shape[0], j, m
     cdef cnp.npy_intp room = n + 64
     cdef cnp.ndarray work = cnp.PyArray_ZEROS(1, &room, cnp.NPY_UINT8, 0)

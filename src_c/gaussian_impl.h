@@ -59,14 +59,18 @@ int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *
  * half the cost.
  * The draws that need it are marked by a byte each (in tail's memory until
  * the tails are computed) and listed by sf_marked. */
+#ifndef SF_MARKED_HELPERS
+#define SF_MARKED_HELPERS
 #ifndef SF_TAIL_BLOCK
 #define SF_TAIL_BLOCK 16
+#endif
 
 /* The indices j < n with mark[j] = 1 (each mark 0 or 1), in increasing
  * order, into idx (room for n + 16; mark readable up to a multiple of 64
- * past n, and zeroed there); their count.  With AVX-512 (BW and VL), sixteen marks at
- * a time become a mask whose indices are compressed into place; else
- * 64-bit words of marks whose set bits give the indices in turn. */
+ * past n, and zeroed there); their count.  With AVX-512 (BW and VL),
+ * sixteen marks at a time become a mask whose indices are compressed into
+ * place; else 64-bit words of marks whose set bits give the indices in
+ * turn. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
     defined(__linux__) && !defined(SF_NO_CLONES)
 #include <immintrin.h>
