@@ -157,7 +157,8 @@ class CategoricalStep(_Step, _categorical.StepCore):
     and returns ``(actions, log_prob)``, each of shape ``(n_samples,) +
     logits.shape[:-1]`` (int64 and the logits' dtype): the draws and
     log-probabilities of ``Categorical(logits).sample_and_log_prob(n_samples,
-    rng)``. ``grad(rewards, out=None)`` takes the rewards of those actions
+    rng)``; ``sample(logits, rng, out=(actions, log_prob))`` writes them into
+    the caller's arrays. ``grad(rewards, out=None)`` takes the rewards of those actions
     (broadcastable to their shape) and returns the score-function gradient
     with respect to the logits,
 
@@ -198,7 +199,8 @@ class BernoulliStep(_Step, _bernoulli.StepCore):
     returns ``(x, log_prob)``, each of shape ``(n_samples,) + logits.shape``
     in the logits' dtype: the draws and log-probabilities of
     ``Bernoulli(logits).sample_and_log_prob(n_samples, rng)`` (the
-    counter-based sampler, ``method="fast"``). ``grad(rewards, out=None)``
+    counter-based sampler, ``method="fast"``), into the caller's arrays with
+    ``out=(x, log_prob)``. ``grad(rewards, out=None)``
     takes one reward per value (broadcastable to their shape; a last axis
     of size 1 shares a reward along the logits' last axis, one per row of
     a multi-binary action) and returns the score-function gradient with
@@ -248,7 +250,8 @@ class NormalStep(_GaussianStep):
     ``sample(loc, scale, rng)`` returns ``(x, log_prob)``, each of shape
     ``(n_samples,) + loc.shape``: the draws and log-densities of
     ``Normal(loc, scale).sample_and_log_prob(n_samples, rng)`` (the
-    counter-based sampler, ``method="fast"``). ``grad(rewards, out=None)``
+    counter-based sampler, ``method="fast"``), into the caller's arrays with
+    ``out=(x, log_prob)``. ``grad(rewards, out=None)``
     takes one reward per element (broadcastable to that shape) and returns
     the pair ``(d/dloc, d/dlog_scale)``, each of ``loc``'s shape, as
     :func:`scorefast.reinforce_grad` computes it for the same draws
@@ -278,7 +281,8 @@ class DiagNormalStep(_GaussianStep):
     The last axis of ``loc`` and ``scale`` is the event: ``sample(loc,
     scale, rng)`` returns ``x`` of shape ``(n_samples,) + loc.shape`` and
     its log-densities of shape ``(n_samples,) + loc.shape[:-1]``, those of
-    ``DiagNormal(loc, scale).sample_and_log_prob(n_samples, rng)``;
+    ``DiagNormal(loc, scale).sample_and_log_prob(n_samples, rng)`` (into
+    the caller's arrays with ``out=(x, log_prob)``);
     ``grad(rewards)`` takes one reward per draw (shape ``(n_samples,) +
     loc.shape[:-1]``) and returns ``(d/dloc, d/dlog_scale)``. This is the
     evolution-strategies search gradient::
