@@ -6,6 +6,13 @@
 #include "categorical.h"
 #include "sf_math.h"
 
+int sf_cat_mask_counts = 1;
+
+void sf_cat_set_mask_counts(int on)
+{
+    sf_cat_mask_counts = on;
+}
+
 #define SF_T double
 #define SF_SUF d
 #include "advantages_column.h"

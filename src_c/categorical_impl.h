@@ -108,6 +108,18 @@ static inline sf_index sf_sub_count_le(const double *a, double t)
     return c;
 }
 #endif
+/* Whether row_draws_masks counts the draws: on x86-64 with AVX-512F (GCC on
+ * Linux, as SF_CLONES), unless sf_cat_mask_counts (categorical.c) is 0, which
+ * the tests set to compare it with the portable counts. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__) && !defined(SF_NO_CLONES) && !defined(SF_MASK_COUNTS)
+#include <immintrin.h>
+#define SF_MASK_COUNTS 1
+static inline int sf_mask_counts(void)
+{
+    return sf_cat_mask_counts && __builtin_cpu_supports("avx512f");
+}
+#endif
 /* Rows of up to SF_LONG_BLOCK / 2 classes (padded to whole sub-blocks) are
  * sampled SF_LONG_BLOCK / K at a time (long_rows_sample); longer ones are
  * worked on one at a time, and row_exp_cum fetches the next one into cache,
@@ -271,6 +283,42 @@ static inline sf_index SF_FN(row_invert)(sf_index K, const double *e, const doub
     return sf_last_weighted(K, e, 1);
 }
 
+/* row_draws_one_super's draws over running sums formed for the whole row,
+ * with AVX-512 (sf_mask_counts): each of its two counts is the population
+ * count of a mask of vector comparisons (eight sub-block totals, or a
+ * sub-block's eight running sums, against t), so that a draw is a few
+ * instructions with no chain of dependent loads.  The counts are those of
+ * the portable loop (the running sums of a sub-block never decrease), so the
+ * draws are the same. */
+#ifdef SF_MASK_COUNTS
+__attribute__((target("avx512f,popcnt")))
+static void SF_FN(row_draws_masks)(sf_index K, sf_index S, sf_index stride, const double *e,
+                                   const double *cum, const double *sup, double total,
+                                   const double *run, const double *u, int64_t *value)
+{
+    sf_index nsub = sf_sub_count(K), nfull = nsub / 8 * 8;
+    __mmask8 rest = (__mmask8)((1u << (nsub - nfull)) - 1u);
+    for (sf_index s = 0; s < S; s++) {
+        double t = u[s * stride] * total;
+        __m512d tv = _mm512_set1_pd(t);
+        sf_index j = 0, k = -1;
+        for (sf_index q = 0; q < nfull; q += 8)
+            j += __builtin_popcount(_mm512_cmp_pd_mask(_mm512_loadu_pd(cum + q), tv,
+                                                       _CMP_LE_OQ));
+        if (rest)
+            j += __builtin_popcount(_mm512_mask_cmp_pd_mask(
+                rest, _mm512_maskz_loadu_pd(rest, cum + nfull), tv, _CMP_LE_OQ));
+        if (j < nsub) {
+            sf_index lo = j * SF_SUB, hi = lo + SF_SUB < K ? lo + SF_SUB : K;
+            sf_index c = __builtin_popcount(
+                _mm512_cmp_pd_mask(_mm512_loadu_pd(run + lo), tv, _CMP_LE_OQ));
+            if (lo + c < hi) k = lo + c;
+        }
+        value[s * stride] = (int64_t)(k >= 0 ? k : SF_FN(row_invert)(K, e, cum, sup, t));
+    }
+}
+#endif
+
 /* Draws of a row of one super-block (K <= SF_SUB * SF_SUPER, so sup[0] is
  * the last of cum), each by two counts without a branch on the data: of the
  * sub-block totals at or below t, then of its sub-block's running sums at or
@@ -298,6 +346,13 @@ static void SF_FN(row_draws_one_super)(sf_index K, sf_index S, sf_index stride,
             }
         }
     }
+#ifdef SF_MASK_COUNTS
+    /* at least a vector of sub-blocks: below, the loop's counts cost less */
+    if (whole_row && nsub >= 8 && sf_mask_counts()) {
+        SF_FN(row_draws_masks)(K, S, stride, e, cum, sup, total, run, u, value);
+        return;
+    }
+#endif
     for (sf_index s = 0; s < S; s++) {
         double t = u[s * stride] * total;
         sf_index j = 0, k = -1;

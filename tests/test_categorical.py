@@ -495,12 +495,20 @@ def test_sample_matches_reference_across_the_search_levels(dtype, K):
     assert np.isfinite(logits[1, d.sample(400, rng=6)[:, 1]]).all()
 
 
-def _c_sample(logits, uniform):
+def _c_sample(logits, uniform, mask_counts=True):
     """The C sampler (sf_cat_sample_d, exported by the compiled module) on
-    uniforms of our choosing: (S, B) classes for (B, K) float64 logits."""
+    uniforms of our choosing: (S, B) classes for (B, K) float64 logits. With
+    mask_counts False, the draws of rows of one super-block are counted by
+    the portable loop even where the AVX-512 mask counts would run."""
     import ctypes
     from scorefast import _categorical
     lib = ctypes.CDLL(_categorical.__file__)
+    if not mask_counts:
+        lib.sf_cat_set_mask_counts(0)
+        try:
+            return _c_sample(logits, uniform)
+        finally:
+            lib.sf_cat_set_mask_counts(1)
     ptr = lambda a: a.ctypes.data_as(ctypes.c_void_p)
     idx, i32 = ctypes.c_ssize_t, ctypes.c_int
     lib.sf_cat_prepare_d.argtypes = [idx, idx, ctypes.c_void_p, ctypes.c_void_p,
@@ -544,14 +552,16 @@ def test_rows_without_classes_draw_alike_in_lanes_and_one_by_one():
     np.testing.assert_array_equal(draw(4), np.zeros((3, 4), dtype=np.int64))
 
 
-@pytest.mark.parametrize("K", [1, 2, 3, 4, 5, 7, 8, 9, 64, 100, 511, 512])
+@pytest.mark.parametrize("K", [1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 100, 300, 511, 512])
 def test_sample_at_the_cumulative_boundaries(K):
     """Rows of at most 512 classes are drawn by branch-free counts, over
     running sums formed once for the row when the draws are many (S * 8 >= K)
     or once per draw when they are few; longer rows, by row_invert's search;
     rows of at most 8 classes, sixteen at a time when there are as many.
+    With AVX-512, the counts over running sums formed for the row are mask
+    counts for rows of 64 classes or more, else the portable loop's.
     A row padded with masked classes past 512 has the same running sums, so
-    on the same uniforms all three must draw the same classes, including
+    on the same uniforms all of these must draw the same classes, including
     uniforms on and one ulp either side of every class boundary (where the
     summation order decides) and the extremes 0 and 1 - 2**-53, where the
     rare fallbacks run. No masked class is ever drawn."""
@@ -571,6 +581,7 @@ def test_sample_at_the_cumulative_boundaries(K):
     padded = np.concatenate([logits, np.full((4, 600), -np.inf)], axis=1)
     short, long = _c_sample(logits, u), _c_sample(padded, u)
     np.testing.assert_array_equal(short, long)
+    np.testing.assert_array_equal(_c_sample(logits, u, mask_counts=False), short)
     one_at_a_time = np.concatenate([_c_sample(logits, u[j:j + 1]) for j in range(len(u))])
     np.testing.assert_array_equal(one_at_a_time, short)
     # rows of at most 8 classes go sixteen at a time, one to a vector lane,
