@@ -166,9 +166,22 @@ def make_p1_inputs(size, dtype="float64", seed=SEED):
 
 
 # -- the environments: the same for every peer -----------------------------------
+@functools.lru_cache(maxsize=64)
+def _row_offsets(B, K):
+    """``i * K`` for the rows i of a (B, K) table, read-only, made once per
+    shape as a training loop makes its fixed row index once."""
+    offsets = np.arange(0, B * K, K)
+    offsets.flags.writeable = False
+    return offsets
+
+
 def _c1_rewards(R, a):
-    """``r[s, i] = R[i, a[s, i]]``."""
-    return R[np.arange(R.shape[0]), a]
+    """``r[s, i] = R[i, a[s, i]]``: a flat take at ``a[s, i] + i * K``, the
+    cheapest NumPy form of this lookup (C1 medium: about 21 us against 33 us
+    for ``R[np.arange(B), a]``, which builds the row index and broadcasts two
+    index arrays at every call)."""
+    B, K = R.shape
+    return R.take(a + _row_offsets(B, K))
 
 
 #: ``sum_d a[..., d] b[..., d]``, broadcast: numpy's vecdot (NumPy 2), which
