@@ -167,21 +167,25 @@ def make_p1_inputs(size, dtype="float64", seed=SEED):
 
 # -- the environments: the same for every peer -----------------------------------
 @functools.lru_cache(maxsize=64)
-def _row_offsets(B, K):
-    """``i * K`` for the rows i of a (B, K) table, read-only, made once per
-    shape as a training loop makes its fixed row index once."""
-    offsets = np.arange(0, B * K, K)
-    offsets.flags.writeable = False
-    return offsets
+def _row_index(B, K):
+    """The rows 0..B-1 of a (B, K) table and their offsets ``i * K`` in its
+    flat form, read-only, made once per shape as a training loop makes its
+    fixed row index once."""
+    rows, offsets = np.arange(B), np.arange(0, B * K, K)
+    rows.flags.writeable = offsets.flags.writeable = False
+    return rows, offsets
 
 
 def _c1_rewards(R, a):
-    """``r[s, i] = R[i, a[s, i]]``: a flat take at ``a[s, i] + i * K``, the
-    cheapest NumPy form of this lookup (C1 medium: about 21 us against 33 us
-    for ``R[np.arange(B), a]``, which builds the row index and broadcasts two
-    index arrays at every call)."""
-    B, K = R.shape
-    return R.take(a + _row_offsets(B, K))
+    """``r[s, i] = R[i, a[s, i]]`` in the cheapest NumPy form for the size:
+    ``R[rows, a]`` for a few hundred draws (C1 tiny: 1.4 us against 1.9 us for
+    the flat take, which adds a sum of index arrays), else a flat take at
+    ``a[s, i] + i * K`` (C1 medium: 18 us against 46 us for ``R[rows, a]``,
+    whose two broadcast index arrays cost about 5 ns a draw)."""
+    rows, offsets = _row_index(*R.shape)
+    if a.size <= 512:
+        return R[rows, a]
+    return R.take(a + offsets)
 
 
 #: ``sum_d a[..., d] b[..., d]``, broadcast: numpy's vecdot (NumPy 2), which
