@@ -559,7 +559,8 @@ def test_sample_at_the_cumulative_boundaries(K):
     or once per draw when they are few; longer rows, by row_invert's search;
     rows of at most 8 classes, sixteen at a time when there are as many.
     With AVX-512, the counts over running sums formed for the row are mask
-    counts for rows of 64 classes or more, else the portable loop's.
+    counts for rows of at least eight sub-blocks (57 classes or more), else
+    the portable loop's; the two ways must draw the same.
     A row padded with masked classes past 512 has the same running sums, so
     on the same uniforms all of these must draw the same classes, including
     uniforms on and one ulp either side of every class boundary (where the
