@@ -6,11 +6,29 @@
 #include "categorical.h"
 #include "sf_math.h"
 
-int sf_cat_mask_counts = 1;
+/* Whether the sampler counts a row's draws by AVX-512 masks
+ * (row_draws_masks in categorical_impl.h): on x86-64 with AVX-512F (GCC on
+ * Linux, as SF_CLONES), unless a test turned it off to compare the two ways
+ * (sf_cat_set_mask_counts). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__) && !defined(SF_NO_CLONES)
+#include <immintrin.h>
+#define SF_MASK_COUNTS 1
+static int mask_counts_on = 1;
+
+static inline int sf_mask_counts(void)
+{
+    return mask_counts_on && __builtin_cpu_supports("avx512f");
+}
+#endif
 
 void sf_cat_set_mask_counts(int on)
 {
-    sf_cat_mask_counts = on;
+#ifdef SF_MASK_COUNTS
+    mask_counts_on = on;
+#else
+    (void)on;
+#endif
 }
 
 #define SF_T double

@@ -74,10 +74,10 @@ enum { SF_CAT_NORM_READY = 0, SF_CAT_NORM_LOGSUM = 1, SF_CAT_NORM_ALL = 2 };
 /* SF_ERR_VALUE if some value[j], j < n, is outside [0, K). */
 int sf_cat_check_value(sf_index n, sf_index K, const int64_t *value);
 
-/* For tests: whether the sampler counts a row's draws by AVX-512 masks
- * where the processor has them (1, the default) or by its portable loop
- * (0); the draws are the same either way.  Not for use while a sampler runs. */
-extern int sf_cat_mask_counts;
+/* For tests (not part of the C API): whether the sampler counts a row's
+ * draws by AVX-512 masks where the processor has them (1, the default) or
+ * by its portable loop (0); the draws are the same either way.  Not for use
+ * while a sampler runs. */
 void sf_cat_set_mask_counts(int on);
 
 SF_CAT_DECLARE(double, d)

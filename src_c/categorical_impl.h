@@ -108,18 +108,6 @@ static inline sf_index sf_sub_count_le(const double *a, double t)
     return c;
 }
 #endif
-/* Whether row_draws_masks counts the draws: on x86-64 with AVX-512F (GCC on
- * Linux, as SF_CLONES), unless sf_cat_mask_counts (categorical.c) is 0, which
- * the tests set to compare it with the portable counts. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__linux__) && !defined(SF_NO_CLONES) && !defined(SF_MASK_COUNTS)
-#include <immintrin.h>
-#define SF_MASK_COUNTS 1
-static inline int sf_mask_counts(void)
-{
-    return sf_cat_mask_counts && __builtin_cpu_supports("avx512f");
-}
-#endif
 /* Rows of up to SF_LONG_BLOCK / 2 classes (padded to whole sub-blocks) are
  * sampled SF_LONG_BLOCK / K at a time (long_rows_sample); longer ones are
  * worked on one at a time, and row_exp_cum fetches the next one into cache,
@@ -284,7 +272,8 @@ static inline sf_index SF_FN(row_invert)(sf_index K, const double *e, const doub
 }
 
 /* row_draws_one_super's draws over running sums formed for the whole row,
- * with AVX-512 (sf_mask_counts): each of its two counts is the population
+ * with AVX-512 (where categorical.c defines SF_MASK_COUNTS, and
+ * sf_mask_counts() says so at run time): each of its two counts is the population
  * count of a mask of vector comparisons (eight sub-block totals, or a
  * sub-block's eight running sums, against t), so that a draw is a few
  * instructions with no chain of dependent loads.  The counts are those of
