@@ -282,6 +282,17 @@ def exp_array(const double[::1] x, double[::1] out):
         sf_exp_array(x.shape[0], &x[0], &out[0])
 
 
+def expf_array(const float[::1] x, float[::1] out):
+    """out = exp(x) for float32 x in [-87, 87] by the float exp of float32
+    log scales (for tests)."""
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("out: shape does not match x")
+    if x.shape[0] == 0:
+        return
+    with nogil:
+        sf_expf_array(x.shape[0], &x[0], &out[0])
+
+
 def exp_nonpos_array(const cython.floating[::1] x, cython.floating[::1] out):
     """out = exp(x) for x in [-inf, 0] by the sampler's exp: the double one,
     or a float32 row's float one for float32 arrays (for tests)."""

@@ -19,6 +19,7 @@ cdef extern from "sf_common.h" nogil:
 cdef extern from "sf_math.h" nogil:
     void sf_exp_array(sf_index n, const double *x, double *y)
     void sf_exp_nonpos_array(sf_index n, const double *x, double *y)
+    void sf_expf_array(sf_index n, const float *x, float *y)
     void sf_expf_nonpos_array(sf_index n, const float *x, float *y)
     void sf_log_array(sf_index n, const double *x, double *y)
     void sf_logf_array(sf_index n, const float *x, float *y)
@@ -151,6 +152,36 @@ cdef extern from "gaussian.h" nogil:
     int sf_gauss_sample_f(sf_index S, sf_index M, sf_index D, const float *loc,
                           const float *scale, uint64_t key, int antithetic, float *x,
                           float *log_prob, int n_threads)
+    int sf_gauss_sample_log_scale_d(sf_index S, sf_index M, sf_index D, const double *loc,
+                                    const double *log_scale, uint64_t key, int antithetic,
+                                    double *x, double *log_prob, int n_threads)
+    int sf_gauss_sample_log_scale_f(sf_index S, sf_index M, sf_index D, const float *loc,
+                                    const float *log_scale, uint64_t key, int antithetic,
+                                    float *x, float *log_prob, int n_threads)
+    int sf_gauss_check_log_scale_d(sf_index N, const double *loc, const double *log_scale,
+                                   sf_index *bad, int *which)
+    int sf_gauss_check_log_scale_f(sf_index N, const float *loc, const float *log_scale,
+                                   sf_index *bad, int *which)
+    int sf_gauss_reinforce_log_scale_d(sf_index S, sf_index M, sf_index D, const double *loc,
+                                       const double *log_scale, const double *x,
+                                       const double *rewards, int kind, double c, double eps,
+                                       double ddof, double factor, double *g_loc,
+                                       double *g_log_scale, int n_threads)
+    int sf_gauss_reinforce_log_scale_f(sf_index S, sf_index M, sf_index D, const float *loc,
+                                       const float *log_scale, const float *x,
+                                       const float *rewards, int kind, double c, double eps,
+                                       double ddof, double factor, float *g_loc,
+                                       float *g_log_scale, int n_threads)
+    int sf_gauss_reinforce_fresh_log_scale_d(sf_index S, sf_index M, sf_index D,
+                                             const double *loc, const double *log_scale,
+                                             const double *x, const double *rewards, int kind,
+                                             double c, double eps, double ddof, double factor,
+                                             double *g_loc, double *g_log_scale, int n_threads)
+    int sf_gauss_reinforce_fresh_log_scale_f(sf_index S, sf_index M, sf_index D,
+                                             const float *loc, const float *log_scale,
+                                             const float *x, const float *rewards, int kind,
+                                             double c, double eps, double ddof, double factor,
+                                             float *g_loc, float *g_log_scale, int n_threads)
     int sf_gauss_check_d(sf_index N, const double *loc, const double *scale,
                          sf_index *bad, int *which)
     int sf_gauss_check_f(sf_index N, const float *loc, const float *scale,

@@ -230,6 +230,53 @@ def marked_indices(const unsigned char[::1] marks, bint portable):
     return idx[:m].astype(np.int64)
 
 
+cdef int gauss_reinforce(int t, bint fresh, bint is_log, sf_index S, sf_index M, sf_index D,
+                         const void *l, const void *sc, const void *xs, const void *r,
+                         int kind, double c, double eps, double ddof, double factor,
+                         void *gl, void *gs, int n_threads) noexcept nogil:
+    """The reinforce kernel for the dtype t, into new gradients (fresh) or
+    added to, with sc holding scales or log scales (is_log)."""
+    if t == F64:
+        if is_log and fresh:
+            return sf_gauss_reinforce_fresh_log_scale_d(
+                S, M, D, <const double *> l, <const double *> sc, <const double *> xs,
+                <const double *> r, kind, c, eps, ddof, factor, <double *> gl, <double *> gs,
+                n_threads)
+        if is_log:
+            return sf_gauss_reinforce_log_scale_d(
+                S, M, D, <const double *> l, <const double *> sc, <const double *> xs,
+                <const double *> r, kind, c, eps, ddof, factor, <double *> gl, <double *> gs,
+                n_threads)
+        if fresh:
+            return sf_gauss_reinforce_fresh_d(
+                S, M, D, <const double *> l, <const double *> sc, <const double *> xs,
+                <const double *> r, kind, c, eps, ddof, factor, <double *> gl, <double *> gs,
+                n_threads)
+        return sf_gauss_reinforce_d(
+            S, M, D, <const double *> l, <const double *> sc, <const double *> xs,
+            <const double *> r, kind, c, eps, ddof, factor, <double *> gl, <double *> gs,
+            n_threads)
+    if is_log and fresh:
+        return sf_gauss_reinforce_fresh_log_scale_f(
+            S, M, D, <const float *> l, <const float *> sc, <const float *> xs,
+            <const float *> r, kind, c, eps, ddof, factor, <float *> gl, <float *> gs,
+            n_threads)
+    if is_log:
+        return sf_gauss_reinforce_log_scale_f(
+            S, M, D, <const float *> l, <const float *> sc, <const float *> xs,
+            <const float *> r, kind, c, eps, ddof, factor, <float *> gl, <float *> gs,
+            n_threads)
+    if fresh:
+        return sf_gauss_reinforce_fresh_f(
+            S, M, D, <const float *> l, <const float *> sc, <const float *> xs,
+            <const float *> r, kind, c, eps, ddof, factor, <float *> gl, <float *> gs,
+            n_threads)
+    return sf_gauss_reinforce_f(
+        S, M, D, <const float *> l, <const float *> sc, <const float *> xs,
+        <const float *> r, kind, c, eps, ddof, factor, <float *> gl, <float *> gs,
+        n_threads)
+
+
 # -- the prepared REINFORCE step -----------------------------------------------------------
 @cython.auto_pickle(False)
 cdef class StepCore(StepBase):
@@ -243,6 +290,7 @@ cdef class StepCore(StepBase):
     as for Normal).  sample keeps the parameters and the draws for grad."""
     cdef bint _event, _antithetic
     cdef object _loc, _scale, _x        # parameters and draws of the last sample
+    cdef bint _is_log                   # whether _scale holds log scales
     cdef Py_ssize_t _M, _D
 
     def _configure_draws(self, bint event, bint antithetic):
@@ -251,7 +299,7 @@ cdef class StepCore(StepBase):
         self._event = event
         self._antithetic = antithetic
 
-    def sample(self, loc, scale, rng=None, out=None):
+    def sample(self, loc, scale=None, rng=None, out=None, *, log_scale=None):
         """Draw ``n_samples`` samples of the distribution, with their log-densities.
 
         Parameters
@@ -267,6 +315,15 @@ cdef class StepCore(StepBase):
             The arrays to write x and the log-densities into (the shapes and
             dtype returned, C-contiguous, writeable), returned; x is kept for
             ``grad``.
+        log_scale : array_like, optional
+            ``log(scale)``, given instead of ``scale`` (keyword only), as
+            ``scale`` is taken: the parameters a policy or a search holds,
+            without an ``np.exp`` pass over them before the call. The draws
+            are those of the scale ``exp(log_scale)`` in the dtype (for
+            float32, by a float exp within one ulp), and the log-densities
+            use ``log_scale`` as given. It must lie in [-708, 708] for
+            float64 and [-87, 87] for float32, where the scale and its
+            inverse are normal numbers of the dtype.
 
         Returns
         -------
@@ -277,6 +334,13 @@ cdef class StepCore(StepBase):
             DiagNormalStep, ``(n_samples,) + loc.shape`` for NormalStep.
         """
         cdef cnp.ndarray L, SC
+        cdef bint is_log = log_scale is not None
+        if is_log:
+            if scale is not None:
+                raise TypeError("sample takes scale or log_scale, not both")
+            scale = log_scale
+        elif scale is None:
+            raise TypeError("sample needs scale (or log_scale=)")
         cdef bint fast = (cnp.PyArray_Check(loc) and cnp.PyArray_Check(scale) and
                           cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> loc) and
                           cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> scale) and
@@ -286,7 +350,8 @@ cdef class StepCore(StepBase):
                           cnp.PyArray_TYPE(<cnp.ndarray> loc) and
                           cnp.PyArray_SAMESHAPE(<cnp.ndarray> loc, <cnp.ndarray> scale))
         if not fast:
-            loc, scale = self._support.gaussian_params(loc, scale)
+            loc, scale = self._support.gaussian_params(loc, scale,
+                                                       "log_scale" if is_log else "scale")
         L = <cnp.ndarray> loc
         SC = <cnp.ndarray> scale
         cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(L), j
@@ -311,14 +376,26 @@ cdef class StepCore(StepBase):
         cdef PyThreadState *gil
         if self._validate and N:
             gil = release_gil(N >= NOGIL_MIN_WORK)
-            if t == F64:
+            if t == F64 and is_log:
+                status = sf_gauss_check_log_scale_d(N, <const double *> l, <const double *> sc,
+                                                    &bad, &which)
+            elif t == F64:
                 status = sf_gauss_check_d(N, <const double *> l, <const double *> sc, &bad,
                                           &which)
+            elif is_log:
+                status = sf_gauss_check_log_scale_f(N, <const float *> l, <const float *> sc,
+                                                    &bad, &which)
             else:
                 status = sf_gauss_check_f(N, <const float *> l, <const float *> sc, &bad,
                                           &which)
             restore_gil(gil)
             if status != SF_OK:
+                if which == 1 and is_log:
+                    raise ValueError(
+                        f"log_scale (element {bad}) must be in "
+                        f"{'[-708, 708] for float64' if t == F64 else '[-87, 87] for float32'}"
+                        f" (exp(log_scale) a positive finite scale), got "
+                        f"{(<object> SC).flat[bad]!r}")
                 check_status(status, f"{'loc' if which == 0 else 'scale'} (element {bad})")
         x, log_prob = self._sample_out(out, nd + 1, dims, t, nd if self._event else nd + 1, t,
                                        (L, SC))
@@ -331,10 +408,18 @@ cdef class StepCore(StepBase):
         cdef bint anti = self._antithetic
         if S * N:
             gil = release_gil(S * N >= NOGIL_MIN_WORK)
-            if t == F64:
+            if t == F64 and is_log:
+                status = sf_gauss_sample_log_scale_d(S, M, D, <const double *> l,
+                                                     <const double *> sc, key, anti,
+                                                     <double *> xs, <double *> lp, n_threads)
+            elif t == F64:
                 status = sf_gauss_sample_d(S, M, D, <const double *> l, <const double *> sc,
                                            key, anti, <double *> xs, <double *> lp,
                                            n_threads)
+            elif is_log:
+                status = sf_gauss_sample_log_scale_f(S, M, D, <const float *> l,
+                                                     <const float *> sc, key, anti,
+                                                     <float *> xs, <float *> lp, n_threads)
             else:
                 status = sf_gauss_sample_f(S, M, D, <const float *> l, <const float *> sc,
                                            key, anti, <float *> xs, <float *> lp,
@@ -343,6 +428,7 @@ cdef class StepCore(StepBase):
             check_status(status, "x")
         self._loc = L
         self._scale = SC
+        self._is_log = is_log
         self._x = x
         self._M = M
         self._D = D
@@ -369,6 +455,7 @@ cdef class StepCore(StepBase):
         # threads may sample again while this call runs Python code)
         cdef cnp.ndarray L = <cnp.ndarray> self._loc, X = <cnp.ndarray> self._x
         cdef cnp.ndarray SC = <cnp.ndarray> self._scale
+        cdef bint is_log = self._is_log
         cdef int t = cnp.PyArray_TYPE(L), nd = cnp.PyArray_NDIM(X) - self._event
         cdef Py_ssize_t S = self._S, M = self._M, D = self._D, n = S * M
         # a Normal's rewards shared along the last axis (shape (..., 1), one
@@ -409,30 +496,9 @@ cdef class StepCore(StepBase):
         cdef int n_threads = step_threads()
         if S * M * D:
             gil = release_gil(S * M * D >= NOGIL_MIN_WORK)
-            if t == F64 and fresh:
-                status = sf_gauss_reinforce_fresh_d(S, M, D, <const double *> l,
-                                                    <const double *> sc, <const double *> xs,
-                                                    <const double *> r, self._kind, self._c,
-                                                    self._eps, self._ddof, factor,
-                                                    <double *> gl, <double *> gs, n_threads)
-            elif t == F64:
-                status = sf_gauss_reinforce_d(S, M, D, <const double *> l,
-                                              <const double *> sc, <const double *> xs,
-                                              <const double *> r, self._kind, self._c,
-                                              self._eps, self._ddof, factor,
-                                              <double *> gl, <double *> gs, n_threads)
-            elif fresh:
-                status = sf_gauss_reinforce_fresh_f(S, M, D, <const float *> l,
-                                                    <const float *> sc, <const float *> xs,
-                                                    <const float *> r, self._kind, self._c,
-                                                    self._eps, self._ddof, factor,
-                                                    <float *> gl, <float *> gs, n_threads)
-            else:
-                status = sf_gauss_reinforce_f(S, M, D, <const float *> l,
-                                              <const float *> sc, <const float *> xs,
-                                              <const float *> r, self._kind, self._c,
-                                              self._eps, self._ddof, factor,
-                                              <float *> gl, <float *> gs, n_threads)
+            status = gauss_reinforce(t, fresh, is_log, S, M, D, l, sc, xs, r, self._kind,
+                                     self._c, self._eps, self._ddof, factor, gl, gs,
+                                     n_threads)
             restore_gil(gil)
             check_status(status, "value")
         return out

@@ -592,9 +592,10 @@ def _b1_floor(L, R, S, rng):
 def _g1_scorefast(mu, log_sigma, N, rng, method=None, antithetic=False):
     if method in (None, "fast"):
         # a DiagNormalStep: the counter-based sampler and the gradient in one
-        # compiled call each (the parameters used in place, as the others)
+        # compiled call each (the parameters used in place, as the others;
+        # the log scales as they are, their exp taken by the kernel)
         step = _step("diag_normal", N, "mean", antithetic)
-        x, logp = step.sample(mu, np.exp(log_sigma), rng)
+        x, logp = step.sample(mu, rng=rng, log_scale=log_sigma)
         return (x, logp) + step.grad(_g1_fitness(x))
     import scorefast
     d = scorefast.DiagNormal(mu, np.exp(log_sigma), copy=False)     # in place, as the others
@@ -915,9 +916,10 @@ def _p1_scorefast(loc, log_scale, A, rng, method=None):
     if method in (None, "fast"):
         # a NormalStep with one sample: the counter-based sampler and the
         # gradient, the advantages as rewards (one per state, shared by its
-        # D coordinates), in one compiled call each
+        # D coordinates), in one compiled call each; the log scales as they
+        # are, their exp taken in the kernels
         step = _step("normal", 1, "none")
-        x, logp = step.sample(loc, np.exp(log_scale), rng)
+        x, logp = step.sample(loc, rng=rng, log_scale=log_scale)
         return (x[0], logp[0]) + step.grad(A[None, :, None])
     import scorefast
     d = scorefast.Normal(loc, np.exp(log_scale), copy=False)        # in place, as the others

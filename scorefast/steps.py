@@ -87,17 +87,18 @@ def check_sample_out(out, value_shape, value_dtype, log_prob_shape, log_prob_dty
     raise ValueError("out cannot take the sample")
 
 
-def gaussian_params(loc, scale):
-    """loc and scale broadcast against each other, C-contiguous, in one dtype
-    (float32 when both are float32 arrays, else float64)."""
+def gaussian_params(loc, scale, scale_name="scale"):
+    """loc and scale (or a log scale, named ``scale_name`` in messages)
+    broadcast against each other, C-contiguous, in one dtype (float32 when
+    both are float32 arrays, else float64)."""
     dtype = _param_dtype(loc, scale)
     loc = as_params(loc, "loc", False, dtype)
-    scale = as_params(scale, "scale", False, dtype)
+    scale = as_params(scale, scale_name, False, dtype)
     if loc.shape != scale.shape:
         try:
             loc, scale = np.broadcast_arrays(loc, scale)
         except ValueError:
-            raise ValueError(f"loc of shape {loc.shape} and scale of shape {scale.shape} "
+            raise ValueError(f"loc of shape {loc.shape} and {scale_name} of shape {scale.shape} "
                              "do not broadcast") from None
         loc, scale = np.ascontiguousarray(loc), np.ascontiguousarray(scale)
     return loc, scale
@@ -259,6 +260,16 @@ class NormalStep(_GaussianStep):
     one per row of ``loc`` shared by its coordinates (a policy's advantage
     per state), are summed row by row, without repeating them per element.
 
+    A policy that holds log scales gives them as they are,
+    ``sample(loc, rng=rng, log_scale=log_std)``: the kernels take their exp
+    (no ``np.exp`` pass before the call), the log-densities use them as given,
+    and ``grad`` is the same pair. They must lie in [-708, 708] (float64) or
+    [-87, 87] (float32)::
+
+        step = sf.NormalStep(n_samples=1, baseline="none")
+        actions, logp = step.sample(mean, rng=rng, log_scale=log_std)   # (1, B, D)
+        g_mean, g_log_std = step.grad(advantages[None, :, None])
+
     Parameters
     ----------
     n_samples : int
@@ -288,8 +299,10 @@ class DiagNormalStep(_GaussianStep):
     evolution-strategies search gradient::
 
         step = sf.DiagNormalStep(n_samples=64, baseline="mean", antithetic=True)
-        x, logp = step.sample(mu, np.exp(log_sigma), rng)      # (64, D), (64,)
+        x, logp = step.sample(mu, rng=rng, log_scale=log_sigma)   # (64, D), (64,)
         g_mu, g_log_sigma = step.grad(fitness(x))
+
+    (``sample(mu, np.exp(log_sigma), rng)`` is the same step given scales.)
 
     Parameters are those of :class:`NormalStep`.
     """

@@ -18,8 +18,8 @@ def check_out(out: Any, name: str, like: FloatArray, inputs: tuple[Any, ...],
 def check_sample_out(out: Any, value_shape: tuple[int, ...], value_dtype: np.dtype[Any],
                      log_prob_shape: tuple[int, ...], log_prob_dtype: np.dtype[Any],
                      inputs: tuple[Any, ...]) -> None: ...
-def gaussian_params(loc: npt.ArrayLike,
-                    scale: npt.ArrayLike) -> tuple[FloatArray, FloatArray]: ...
+def gaussian_params(loc: npt.ArrayLike, scale: npt.ArrayLike,
+                    scale_name: str = "scale") -> tuple[FloatArray, FloatArray]: ...
 
 _SUPPORT: ModuleType
 
@@ -50,9 +50,9 @@ class _GaussianStep(_Step):
     def __init__(self, n_samples: int, baseline: _StepBaseline = "mean",
                  reduction: Literal["mean", "sum"] = "mean", *, antithetic: bool = False,
                  eps: float = 1e-8, ddof: float = 0, validate: bool = True) -> None: ...
-    def sample(self, loc: npt.ArrayLike, scale: npt.ArrayLike, rng: RNGLike = None,
-               out: tuple[FloatArray, FloatArray] | None = None
-               ) -> tuple[FloatArray, FloatArray]: ...
+    def sample(self, loc: npt.ArrayLike, scale: npt.ArrayLike | None = None,
+               rng: RNGLike = None, out: tuple[FloatArray, FloatArray] | None = None, *,
+               log_scale: npt.ArrayLike | None = None) -> tuple[FloatArray, FloatArray]: ...
     def grad(self, rewards: npt.ArrayLike,
              out: tuple[FloatArray, FloatArray] | None = None
              ) -> tuple[FloatArray, FloatArray]: ...

@@ -12,6 +12,13 @@
  *   log p(x)               = sum_d -z^2 / 2 - log(scale) - log(2 pi) / 2
  *   d log p / d loc        = z / scale
  *   d log p / d log(scale) = z^2 - 1
+ *
+ * The *_log_scale kernels take log(scale) in place of scale, for parameters
+ * held as log scales: no exp pass over them before the call, and log p uses
+ * log(scale) as given.  A log scale must lie in [-708, 708] for double and
+ * [-87, 87] for float (the scale and its inverse normal numbers of the
+ * type); the draws are those of the scale exp(log_scale) in the type (for
+ * float, by a float exp within one ulp).
  */
 #ifndef SF_GAUSSIAN_H
 #define SF_GAUSSIAN_H
@@ -25,6 +32,9 @@
 /* loc, 1 for scale), *bad the first offending element.                       */ \
 int sf_gauss_check_##SUF(sf_index N, const T *loc, const T *scale,              \
                          sf_index *bad, int *which);                            \
+/* As sf_gauss_check, SF_ERR_SCALE for a log scale out of its range.          */ \
+int sf_gauss_check_log_scale_##SUF(sf_index N, const T *loc, const T *log_scale, \
+                                   sf_index *bad, int *which);                  \
 /* x[s, j] = loc[j] + scale[j] * x[s, j]: turns standard normals into draws. */ \
 int sf_gauss_affine_##SUF(sf_index S, sf_index N, const T *loc, const T *scale, \
                           T *x, int n_threads);                                 \
@@ -35,6 +45,10 @@ int sf_gauss_affine_##SUF(sf_index S, sf_index N, const T *loc, const T *scale, 
 int sf_gauss_sample_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,      \
                           const T *scale, uint64_t key, int antithetic, T *x,   \
                           T *log_prob, int n_threads);                          \
+int sf_gauss_sample_log_scale_##SUF(sf_index S, sf_index M, sf_index D,         \
+                                    const T *loc, const T *log_scale,           \
+                                    uint64_t key, int antithetic, T *x,         \
+                                    T *log_prob, int n_threads);                \
 int sf_gauss_log_prob_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,   \
                             const T *scale, const T *x, T *log_prob,            \
                             int n_threads);                                     \
@@ -61,6 +75,20 @@ int sf_gauss_reinforce_fresh_##SUF(sf_index S, sf_index M, sf_index D,          
                                    const T *rewards, int kind, double c,         \
                                    double eps, double ddof, double factor,       \
                                    T *g_loc, T *g_log_scale, int n_threads);     \
+/* The two reinforce kernels with log(scale) in place of scale.               */ \
+int sf_gauss_reinforce_log_scale_##SUF(sf_index S, sf_index M, sf_index D,      \
+                                       const T *loc, const T *log_scale,        \
+                                       const T *x, const T *rewards, int kind,  \
+                                       double c, double eps, double ddof,       \
+                                       double factor, T *g_loc, T *g_log_scale, \
+                                       int n_threads);                          \
+int sf_gauss_reinforce_fresh_log_scale_##SUF(sf_index S, sf_index M, sf_index D, \
+                                             const T *loc, const T *log_scale,  \
+                                             const T *x, const T *rewards,      \
+                                             int kind, double c, double eps,    \
+                                             double ddof, double factor,        \
+                                             T *g_loc, T *g_log_scale,          \
+                                             int n_threads);                    \
 /* g_loc += sum_s grad_f; g_log_scale += sum_s grad_f * (x - loc). */           \
 int sf_gauss_pathwise_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,   \
                             const T *x, const T *grad_f, T *g_loc,              \

@@ -6,13 +6,29 @@
 #define SF_CAT1(name, suf) SF_CAT2(name, suf)
 #define SF_FN(name) SF_CAT1(name, SF_SUF)
 
-/* 1 if every loc is finite and every scale in (0, inf): one branch-free
+/* The log scales a float32 or float64 parameter may hold: [-87, 87] and
+ * [-708, 708], where the scale and its inverse are normal numbers of the
+ * type (so that float32's are computed in float, by sf_expf). */
+#define SF_LOG_SCALE_MAX (sizeof(SF_T) == sizeof(float) ? 87.0 : 708.0)
+#define SF_LOG_SCALE_MIN (-SF_LOG_SCALE_MAX)
+
+/* 1 if every loc is finite and every scale in (0, inf), or with is_log
+ * every log scale in [SF_LOG_SCALE_MIN, SF_LOG_SCALE_MAX]: one branch-free
  * pass that vectorises, so that valid parameters (the usual case) are
  * checked at the speed of reading them. */
 SF_CLONES
-static int SF_FN(params_ok)(sf_index N, const SF_T *loc, const SF_T *scale)
+static int SF_FN(params_ok)(sf_index N, const SF_T *loc, const SF_T *scale, int is_log)
 {
     int bad = 0;
+    if (is_log) {
+        const double lo = SF_LOG_SCALE_MIN, hi = SF_LOG_SCALE_MAX;
+        SF_SIMD_REDUCE(|, bad)
+        for (sf_index j = 0; j < N; j++) {
+            double mu = (double)loc[j], ls = (double)scale[j];
+            bad |= !(mu - mu == 0.0) | !(ls >= lo) | !(ls <= hi);
+        }
+        return !bad;
+    }
     SF_SIMD_REDUCE(|, bad)
     for (sf_index j = 0; j < N; j++) {
         double mu = (double)loc[j], sigma = (double)scale[j];
@@ -22,19 +38,34 @@ static int SF_FN(params_ok)(sf_index N, const SF_T *loc, const SF_T *scale)
     return !bad;
 }
 
-int SF_FN(sf_gauss_check)(sf_index N, const SF_T *loc, const SF_T *scale,
-                          sf_index *bad, int *which)
+/* sf_gauss_check and sf_gauss_check_log_scale. */
+static int SF_FN(check)(sf_index N, const SF_T *loc, const SF_T *scale, int is_log,
+                        sf_index *bad, int *which)
 {
     /* the first bad element, and what is wrong with it, only when there is one */
-    for (sf_index j = SF_FN(params_ok)(N, loc, scale) ? N : 0; j < N; j++) {
+    for (sf_index j = SF_FN(params_ok)(N, loc, scale, is_log) ? N : 0; j < N; j++) {
         double mu = (double)loc[j], sigma = (double)scale[j];
         if (mu != mu) { *bad = j; *which = 0; return SF_ERR_NAN; }
         if (mu == INFINITY || mu == -INFINITY) { *bad = j; *which = 0; return SF_ERR_INF; }
-        if (!(sigma > 0.0) || sigma == INFINITY) { *bad = j; *which = 1; return SF_ERR_SCALE; }
+        int out = is_log ? !(sigma >= SF_LOG_SCALE_MIN && sigma <= SF_LOG_SCALE_MAX)
+                         : !(sigma > 0.0) || sigma == INFINITY;
+        if (out) { *bad = j; *which = 1; return SF_ERR_SCALE; }
     }
     *bad = -1;
     *which = -1;
     return SF_OK;
+}
+
+int SF_FN(sf_gauss_check)(sf_index N, const SF_T *loc, const SF_T *scale,
+                          sf_index *bad, int *which)
+{
+    return SF_FN(check)(N, loc, scale, 0, bad, which);
+}
+
+int SF_FN(sf_gauss_check_log_scale)(sf_index N, const SF_T *loc, const SF_T *log_scale,
+                                    sf_index *bad, int *which)
+{
+    return SF_FN(check)(N, loc, log_scale, 1, bad, which);
 }
 
 int SF_FN(sf_gauss_affine)(sf_index S, sf_index N, const SF_T *loc, const SF_T *scale,
@@ -175,11 +206,50 @@ static void SF_FN(normals)(sf_index n, uint64_t key, uint64_t first, double *z,
     for (sf_index t = 0; t < m; t++) z[idx[t]] = tail[t];
 }
 
-/* x = loc + scale * z over n elements, and mirror = loc - scale * z if not NULL. */
+/* exp(x) for a log scale (or its negative) in the type: in float for
+ * float32 (sixteen lanes to a vector), in double otherwise. */
+static inline SF_T SF_FN(exp_of_log)(SF_T x)
+{
+    if (sizeof(SF_T) == sizeof(float)) return (SF_T)sf_expf((float)x);
+    return (SF_T)sf_exp((double)x);
+}
+
+/* The scale a log scale stands for, a number of the parameters' type (so
+ * that every path draws with a scale a caller could pass instead). */
+static inline double SF_FN(scale_of_log)(SF_T log_scale)
+{
+    return (double)SF_FN(exp_of_log)(log_scale);
+}
+
+/* sigma[j] = the scale of log scale ls[j], j < n. */
+SF_CLONES
+static void SF_FN(scales_of_logs)(sf_index n, const SF_T *ls, SF_T *sigma)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) sigma[j] = (SF_T)SF_FN(scale_of_log)(ls[j]);
+}
+
+/* x = loc + scale * z over n elements, and mirror = loc - scale * z if not
+ * NULL; with is_log, scale holds log scales (see scale_of_log). */
 SF_CLONES
 static void SF_FN(affine_rows)(sf_index n, const SF_T *loc, const SF_T *scale,
-                               const double *z, SF_T *x, SF_T *mirror)
+                               const double *z, SF_T *x, SF_T *mirror, int is_log)
 {
+    if (is_log) {
+        if (mirror) {
+            SF_SIMD
+            for (sf_index j = 0; j < n; j++) {
+                double sigma = SF_FN(scale_of_log)(scale[j]);
+                x[j] = (SF_T)((double)loc[j] + sigma * z[j]);
+                mirror[j] = (SF_T)((double)loc[j] + sigma * -z[j]);
+            }
+        } else {
+            SF_SIMD
+            for (sf_index j = 0; j < n; j++)
+                x[j] = (SF_T)((double)loc[j] + SF_FN(scale_of_log)(scale[j]) * z[j]);
+        }
+        return;
+    }
     SF_SIMD
     for (sf_index j = 0; j < n; j++)
         x[j] = (SF_T)((double)loc[j] + (double)scale[j] * z[j]);
@@ -241,21 +311,40 @@ static void SF_FN(rows_log_prob_z)(sf_index R, sf_index P, sf_index D, const dou
     }
 }
 
-/* c[m] = sum_d log(scale[m, d]) + D log(2 pi) / 2, once per call. */
+/* c[m] = sum_d log(scale[m, d]) + D log(2 pi) / 2, once per call (with
+ * is_log, scale holds the logs themselves). */
 SF_CLONES
-static void SF_FN(rows_log_norm)(sf_index M, sf_index D, const SF_T *scale, double *c)
+static void SF_FN(rows_log_norm)(sf_index M, sf_index D, const SF_T *scale, double *c,
+                                 int is_log)
 {
     if (D == 1) {
+        if (is_log) {
+            SF_SIMD
+            for (sf_index m = 0; m < M; m++) c[m] = (double)scale[m] + SF_LOG_SQRT_2PI;
+            return;
+        }
         SF_SIMD
         for (sf_index m = 0; m < M; m++) c[m] = SF_FN(log_scale)(scale[m]) + SF_LOG_SQRT_2PI;
         return;
     }
     for (sf_index m = 0; m < M; m++) {
         double acc = 0.0;
-        SF_SIMD_REDUCE(+, acc)
-        for (sf_index d = 0; d < D; d++) acc += SF_FN(log_scale)(scale[m * D + d]);
+        if (is_log) {
+            SF_SIMD_REDUCE(+, acc)
+            for (sf_index d = 0; d < D; d++) acc += (double)scale[m * D + d];
+        } else {
+            SF_SIMD_REDUCE(+, acc)
+            for (sf_index d = 0; d < D; d++) acc += SF_FN(log_scale)(scale[m * D + d]);
+        }
         c[m] = acc + (double)D * SF_LOG_SQRT_2PI;
     }
+}
+
+/* 1 / sigma of a scale, and of a log scale (exp(-log_scale), no division). */
+static inline double SF_FN(inv_of_scale)(SF_T sigma) { return 1.0 / (double)sigma; }
+static inline double SF_FN(inv_of_log)(SF_T log_scale)
+{
+    return (double)SF_FN(exp_of_log)(-log_scale);
 }
 
 /* One work item of sf_gauss_reinforce: rows [m0, m0 + nr), coordinates
@@ -274,7 +363,7 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
                                   const SF_T *scale, const SF_T *x, const SF_T *rewards,
                                   int kind, double c, double eps, double ddof,
                                   double factor, SF_T *g_loc, SF_T *g_ls, sf_index w,
-                                  const SF_T *zero, double *scratch)
+                                  const SF_T *zero, double *scratch, int is_log)
 {
     double *a_loc = scratch, *a_ls = scratch + w, *inv = scratch + 2 * w;
     double *adv = scratch + 3 * w;
@@ -290,13 +379,21 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
                                                       factor, adv);
             double a = adv[0];
             const SF_T *gl0 = zero ? zero : gl, *gs0 = zero ? zero : gs;
-            SF_SIMD
-            for (sf_index d = 0; d < n; d++) {
-                double i_sigma = 1.0 / (double)sigma[d];
-                double z = ((double)xr[d] - (double)mu[d]) * i_sigma;
-                gl[d] = (SF_T)((double)gl0[d] + a * z * i_sigma);
-                gs[d] = (SF_T)((double)gs0[d] + (a * z * z - w_total));
+            /* 1 / sigma: for a log scale, exp(-log_scale) (no division) */
+#define SF_ROW_ONE_SAMPLE(i_sigma_of)                                          \
+            SF_SIMD                                                            \
+            for (sf_index d = 0; d < n; d++) {                                 \
+                double i_sigma = i_sigma_of(sigma[d]);                         \
+                double z = ((double)xr[d] - (double)mu[d]) * i_sigma;          \
+                gl[d] = (SF_T)((double)gl0[d] + a * z * i_sigma);              \
+                gs[d] = (SF_T)((double)gs0[d] + (a * z * z - w_total));        \
             }
+            if (is_log) {
+                SF_ROW_ONE_SAMPLE(SF_FN(inv_of_log))
+            } else {
+                SF_ROW_ONE_SAMPLE(SF_FN(inv_of_scale))
+            }
+#undef SF_ROW_ONE_SAMPLE
         }
         return;
     }
@@ -305,9 +402,13 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
         double w_total = SF_FN(column_advantages)(S, M, m, rewards, kind, c, eps, ddof,
                                                   factor, adv);
         SF_SIMD
-        for (sf_index d = 0; d < n; d++) {
-            a_loc[d] = a_ls[d] = 0.0;
-            inv[d] = 1.0 / (double)sigma[d];
+        for (sf_index d = 0; d < n; d++) a_loc[d] = a_ls[d] = 0.0;
+        if (is_log) {
+            SF_SIMD
+            for (sf_index d = 0; d < n; d++) inv[d] = SF_FN(inv_of_log)(sigma[d]);
+        } else {
+            SF_SIMD
+            for (sf_index d = 0; d < n; d++) inv[d] = SF_FN(inv_of_scale)(sigma[d]);
         }
         /* samples outer, coordinates inner: x is read in memory order; four
          * samples to a pass, added in turn (the order of one at a time) to
@@ -364,7 +465,7 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
  * they are drawn in one run, however short a sample is. */
 static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D, sf_index nr,
                                sf_index chunks, sf_index g, sf_index rows, sf_index half,
-                               const SF_T *loc, const SF_T *scale, uint64_t key,
+                               const SF_T *loc, const SF_T *scale, int is_log, uint64_t key,
                                int antithetic, const double *c_all, SF_T *x, SF_T *log_prob)
 {
     if (lo >= hi) return SF_OK;
@@ -385,11 +486,11 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
         sf_index off = s0 * N + m0 * D;
         SF_FN(normals)(ns * n * D, key, (uint64_t)off, z, idx, tail);
         const double *c = c_all ? c_all + m0 : c_chunk;
-        if (log_prob && !c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, c_chunk);
+        if (log_prob && !c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, c_chunk, is_log);
         for (sf_index k = 0; k < ns; k++) {
             sf_index at = off + k * N;
             SF_FN(affine_rows)(n * D, loc + m0 * D, scale + m0 * D, z + k * N, x + at,
-                               antithetic ? x + half * N + at : NULL);
+                               antithetic ? x + half * N + at : NULL, is_log);
         }
         if (log_prob) {
             /* the item's rows, one after another in z and in log_prob: one
@@ -404,9 +505,10 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
     return SF_OK;
 }
 
-int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
-                           const SF_T *scale, uint64_t key, int antithetic, SF_T *x,
-                           SF_T *log_prob, int n_threads)
+/* sf_gauss_sample and sf_gauss_sample_log_scale (is_log: scale holds log scales). */
+static int SF_FN(sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
+                         const SF_T *scale, int is_log, uint64_t key, int antithetic, SF_T *x,
+                         SF_T *log_prob, int n_threads)
 {
     sf_index N = M * D;
     /* with antithetic, row s < S/2 is drawn and row s + S/2 is its mirror,
@@ -425,26 +527,54 @@ int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
     if (log_prob && rows > 1) {
         c_all = (double *)malloc((size_t)(M > 0 ? M : 1) * sizeof(double));
         if (!c_all) return SF_ERR_NOMEM;
-        SF_FN(rows_log_norm)(M, D, scale, c_all);
+        SF_FN(rows_log_norm)(M, D, scale, c_all, is_log);
+    }
+    /* log scales shared by several samples: their scales once, then the
+     * scale path (one exp per parameter, not one per draw) */
+    SF_T *sigma = NULL;
+    if (is_log && rows > 1) {
+        sigma = (SF_T *)malloc((size_t)(N > 0 ? N : 1) * sizeof(SF_T));
+        if (!sigma) {
+            free(c_all);
+            return SF_ERR_NOMEM;
+        }
+        SF_FN(scales_of_logs)(N, scale, sigma);
+        scale = sigma;
+        is_log = 0;
     }
     /* samples per item when the rows fit one chunk: as many as fill one */
     sf_index g = chunks == 1 && M > 0 ? nr / M : 1;
     if (g < 1) g = 1;
     sf_index items = g > 1 ? (rows + g - 1) / g : rows * chunks;
     if (n_threads <= 1 || S * N < SF_PARALLEL_MIN_WORK / 8) {
-        nomem = SF_FN(sample_items)(0, items, M, D, nr, chunks, g, rows, half, loc, scale, key,
-                                    antithetic, c_all, x, log_prob) != SF_OK;
+        nomem = SF_FN(sample_items)(0, items, M, D, nr, chunks, g, rows, half, loc, scale,
+                                    is_log, key, antithetic, c_all, x, log_prob) != SF_OK;
     } else {
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem)
         {
             sf_index lo, hi;
             sf_thread_range(items, &lo, &hi);
             nomem |= SF_FN(sample_items)(lo, hi, M, D, nr, chunks, g, rows, half, loc, scale,
-                                         key, antithetic, c_all, x, log_prob) != SF_OK;
+                                         is_log, key, antithetic, c_all, x, log_prob) != SF_OK;
         }
     }
     free(c_all);
+    free(sigma);
     return nomem ? SF_ERR_NOMEM : SF_OK;
+}
+
+int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
+                           const SF_T *scale, uint64_t key, int antithetic, SF_T *x,
+                           SF_T *log_prob, int n_threads)
+{
+    return SF_FN(sample)(S, M, D, loc, scale, 0, key, antithetic, x, log_prob, n_threads);
+}
+
+int SF_FN(sf_gauss_sample_log_scale)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
+                                     const SF_T *log_scale, uint64_t key, int antithetic,
+                                     SF_T *x, SF_T *log_prob, int n_threads)
+{
+    return SF_FN(sample)(S, M, D, loc, log_scale, 1, key, antithetic, x, log_prob, n_threads);
 }
 
 /* log_prob of one sample's M rows of D (x, loc, scale all (M, D)). */
@@ -527,7 +657,7 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
                                   sf_index ws, const SF_T *loc, const SF_T *scale,
                                   const SF_T *x, const SF_T *rewards, int kind, double c,
                                   double eps, double ddof, double factor, SF_T *g_loc,
-                                  SF_T *g_log_scale, int fresh)
+                                  SF_T *g_log_scale, int fresh, int is_log)
 {
     if (lo >= hi) return SF_OK;
     /* rows_reinforce's scratch, then with fresh the ws zeros the gradients
@@ -554,7 +684,7 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
             n = D;
         }
         SF_FN(rows_reinforce)(S, M, D, m0, rows, d0, n, loc, scale, x, rewards, kind, c, eps,
-                              ddof, factor, g_loc, g_log_scale, ws, zero, scratch);
+                              ddof, factor, g_loc, g_log_scale, ws, zero, scratch, is_log);
     }
     free(scratch);
     return SF_OK;
@@ -563,7 +693,7 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
 static int SF_FN(reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
                             const SF_T *scale, const SF_T *x, const SF_T *rewards, int kind,
                             double c, double eps, double ddof, double factor, SF_T *g_loc,
-                            SF_T *g_log_scale, int fresh, int n_threads)
+                            SF_T *g_log_scale, int fresh, int is_log, int n_threads)
 {
     int nomem = 0;
     /* work items: a tile of w coordinates of one row, or, for rows shorter
@@ -585,14 +715,14 @@ static int SF_FN(reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
     if (n_threads <= 1 || S * M * D < SF_PARALLEL_MIN_WORK)
         return SF_FN(reinforce_items)(0, items, S, M, D, w, tiles, nr, ws, loc, scale, x,
                                       rewards, kind, c, eps, ddof, factor, g_loc,
-                                      g_log_scale, fresh);
+                                      g_log_scale, fresh, is_log);
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem)
     {
         sf_index lo, hi;
         sf_thread_range(items, &lo, &hi);
         nomem |= SF_FN(reinforce_items)(lo, hi, S, M, D, w, tiles, nr, ws, loc, scale, x,
                                         rewards, kind, c, eps, ddof, factor, g_loc,
-                                        g_log_scale, fresh) != SF_OK;
+                                        g_log_scale, fresh, is_log) != SF_OK;
     }
     return nomem ? SF_ERR_NOMEM : SF_OK;
 }
@@ -604,7 +734,7 @@ int SF_FN(sf_gauss_reinforce)(sf_index S, sf_index M, sf_index D, const SF_T *lo
                               int n_threads)
 {
     return SF_FN(reinforce)(S, M, D, loc, scale, x, rewards, kind, c, eps, ddof, factor, g_loc,
-                            g_log_scale, 0, n_threads);
+                            g_log_scale, 0, 0, n_threads);
 }
 
 int SF_FN(sf_gauss_reinforce_fresh)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
@@ -614,7 +744,28 @@ int SF_FN(sf_gauss_reinforce_fresh)(sf_index S, sf_index M, sf_index D, const SF
                                     int n_threads)
 {
     return SF_FN(reinforce)(S, M, D, loc, scale, x, rewards, kind, c, eps, ddof, factor, g_loc,
-                            g_log_scale, 1, n_threads);
+                            g_log_scale, 1, 0, n_threads);
+}
+
+int SF_FN(sf_gauss_reinforce_log_scale)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
+                                        const SF_T *log_scale, const SF_T *x,
+                                        const SF_T *rewards, int kind, double c, double eps,
+                                        double ddof, double factor, SF_T *g_loc,
+                                        SF_T *g_log_scale, int n_threads)
+{
+    return SF_FN(reinforce)(S, M, D, loc, log_scale, x, rewards, kind, c, eps, ddof, factor,
+                            g_loc, g_log_scale, 0, 1, n_threads);
+}
+
+int SF_FN(sf_gauss_reinforce_fresh_log_scale)(sf_index S, sf_index M, sf_index D,
+                                              const SF_T *loc, const SF_T *log_scale,
+                                              const SF_T *x, const SF_T *rewards, int kind,
+                                              double c, double eps, double ddof,
+                                              double factor, SF_T *g_loc, SF_T *g_log_scale,
+                                              int n_threads)
+{
+    return SF_FN(reinforce)(S, M, D, loc, log_scale, x, rewards, kind, c, eps, ddof, factor,
+                            g_loc, g_log_scale, 1, 1, n_threads);
 }
 
 int SF_FN(sf_gauss_weighted_score)(sf_index S, sf_index M, sf_index D,

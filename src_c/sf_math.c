@@ -17,6 +17,13 @@ void sf_exp_nonpos_array(sf_index n, const double *x, double *y)
 }
 
 SF_CLONES
+void sf_expf_array(sf_index n, const float *x, float *y)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) y[j] = sf_expf(x[j]);
+}
+
+SF_CLONES
 void sf_expf_nonpos_array(sf_index n, const float *x, float *y)
 {
     SF_SIMD

@@ -122,10 +122,10 @@ static inline double sf_exp_nonpos(double x)
  * ever formed, which would cost a microcode assist on many CPUs.  NaN
  * propagates.
  */
-static inline float sf_expf_nonpos(float x)
+/* sf_expf_nonpos's arithmetic for x in [-87, 87], which sf_expf shares. */
+static inline float sf_expf_core(float xc)
 {
     const float shifter = 0x1.8p23f;
-    float xc = x < -87.0f ? -87.0f : x;
     float t = __builtin_fmaf(xc, 0x1.715476p0f, shifter);
     float n = t - shifter;
     float r = __builtin_fmaf(-n, 0x1.62e4p-1f, xc);
@@ -139,13 +139,31 @@ static inline float sf_expf_nonpos(float x)
     p = __builtin_fmaf(p, r, 1.0f);
     p = __builtin_fmaf(p, r, 1.0f);
     /* t's low bits hold n (the shifter's low bits are zero): 2^n, n in
-     * [-126, 0], is (n + 127) << 23 */
+     * [-126, 126], is (n + 127) << 23 */
     uint32_t t_bits;
     memcpy(&t_bits, &t, sizeof t);
     uint32_t s_bits = (t_bits << 23) + (127u << 23);
     float s;
     memcpy(&s, &s_bits, sizeof s);
-    return x < -87.0f ? 0.0f : p * s;
+    return p * s;
+}
+
+static inline float sf_expf_nonpos(float x)
+{
+    float xc = x < -87.0f ? -87.0f : x;
+    return x < -87.0f ? 0.0f : sf_expf_core(xc);
+}
+
+/*
+ * exp(x) in float for x in [-87, 87], where both exp(x) and exp(-x) are
+ * normal floats: a float32 log scale's scale and its inverse, sixteen to a
+ * vector.  sf_expf_nonpos's arithmetic on either side of 0, within one ulp
+ * of float; x outside the range is clamped to it, and NaN propagates.
+ */
+static inline float sf_expf(float x)
+{
+    float xc = x < -87.0f ? -87.0f : x > 87.0f ? 87.0f : x;
+    return x != x ? x : sf_expf_core(xc);
 }
 
 /*
@@ -239,10 +257,11 @@ static inline double sf_sigmoid(double t)
     return (t >= 0.0 ? 1.0 : e) / (1.0 + e);     /* one division, either branch's */
 }
 
-/* y[j] = sf_exp(x[j]), sf_exp_nonpos(x[j]), sf_expf_nonpos(x[j]), sf_log(x[j]),
- * sf_logf(x[j]) (sf_math.c, for tests). */
+/* y[j] = sf_exp(x[j]), sf_exp_nonpos(x[j]), sf_expf(x[j]), sf_expf_nonpos(x[j]),
+ * sf_log(x[j]), sf_logf(x[j]) (sf_math.c, for tests). */
 void sf_exp_array(ptrdiff_t n, const double *x, double *y);
 void sf_exp_nonpos_array(ptrdiff_t n, const double *x, double *y);
+void sf_expf_array(ptrdiff_t n, const float *x, float *y);
 void sf_expf_nonpos_array(ptrdiff_t n, const float *x, float *y);
 void sf_log_array(ptrdiff_t n, const double *x, double *y);
 void sf_logf_array(ptrdiff_t n, const float *x, float *y);

@@ -17,6 +17,8 @@ import pytest
 import scorefast as sf
 from scorefast import _workloads
 
+from conftest import assert_close
+
 CASES = [("C1", "tiny"), ("C1", "small"), ("C1", "medium"), ("B1", "small"),
          ("G1", "small"), ("G1", "medium"), ("G1-antithetic", "small"),
          ("G1-antithetic", "medium"), ("P1", "small")]
@@ -155,9 +157,11 @@ TIMED = [(w.name, size) for w in _workloads.WORKLOADS.values()
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_timed_scorefast_is_the_distribution_path(workload, size, dtype):
     """What the bench times for scorefast (a prepared step where the workload
-    has one) returns, bit for bit, what the distributions and reinforce_grad
-    return on the same seed: the agreement checks above run the NumPy-draws
-    path, so this ties the timed one to them."""
+    has one) returns what the distributions and reinforce_grad return on the
+    same seed: bit for bit for C1 and B1; for the Gaussian workloads, whose
+    step takes the log scales as they are (their exp taken by the kernels,
+    not by np.exp), within round-off. The agreement checks above run the
+    NumPy-draws path, so this ties the timed one to them."""
     w = _workloads.get_workload(workload)
     inp = w.make_inputs(size, dtype)
     got = w.peers["scorefast"].step(*w.call_args(inp, "scorefast"), np.random.default_rng(5))
@@ -166,4 +170,7 @@ def test_timed_scorefast_is_the_distribution_path(workload, size, dtype):
     for g, r in zip(got, want):
         g, r = np.asarray(g), np.asarray(r)
         assert g.shape == r.shape and g.dtype == r.dtype
-        np.testing.assert_array_equal(g, r)
+        if workload in ("C1", "B1"):
+            np.testing.assert_array_equal(g, r)
+        else:                       # sums of terms up to max |r| each
+            assert_close(g, r, dtype, scale=1.0 + np.abs(r).max())

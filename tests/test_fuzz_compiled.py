@@ -49,6 +49,7 @@ SPECS = {
     "_categorical.sample": [(A, "real", "BK"), (A, "f8", "B2"), ("bool",), (A, "i8", "SB"),
                             ("opt", "real", "SB"), ("bitgen",), ("threads",)],
     "_categorical.exp_array": [(A, "f8", "N"), (A, "f8", "N")],
+    "_categorical.expf_array": [(A, "real", "N"), (A, "real", "N")],
     "_categorical.log_array": [(A, "f8", "N"), (A, "f8", "N")],
     "_categorical.normal_fill": [("u64",), ("u64",), (A, "f8", "N")],
     "_categorical.normal_quantile_array": [(A, "f8", "N"), (A, "f8", "N")],
@@ -109,7 +110,10 @@ class _Steps:
     def _gaussian(cls, family, loc, scale, bit_generator, rewards, out):
         n = cls._n(rewards)
         step = family(n, "mean", antithetic=n % 2 == 0)
-        step.sample(loc, scale, bit_generator)
+        if n % 3 == 1:                                   # the scales given as their logs
+            step.sample(loc, rng=bit_generator, log_scale=scale)
+        else:
+            step.sample(loc, scale, bit_generator)
         step.grad(rewards, None if out is None else
                   (out, out.copy()) if isinstance(out, np.ndarray) else out)
 

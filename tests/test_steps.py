@@ -16,7 +16,7 @@ import pytest
 import scorefast as sf
 from scorefast.steps import BernoulliStep, CategoricalStep, DiagNormalStep, NormalStep
 
-from conftest import DTYPES
+from conftest import DTYPES, assert_close
 
 BASELINES = ["loo", "mean", "none", "group", 0.25]
 
@@ -415,6 +415,113 @@ def test_gaussian_search_step_is_unbiased_against_the_closed_form(antithetic, ba
         assert np.all(np.abs(mean - exact) < 5 * se)
 
 
+# -- log scales -------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("step_class,shape", [
+    (DiagNormalStep, (8,)), (DiagNormalStep, (3, 5)), (NormalStep, ()), (NormalStep, (3, 5)),
+    (NormalStep, (700, 16)),
+], ids=["diag-8", "diag-3x5", "normal-scalar", "normal-3x5", "normal-700x16"])
+@pytest.mark.parametrize("n_samples,antithetic", [(1, False), (6, False), (6, True)],
+                         ids=["one", "six", "six-antithetic"])
+@pytest.mark.parametrize("baseline", ["none", "mean", "group"])
+def test_a_log_scale_step_is_the_step_of_its_scale(dtype, step_class, shape, n_samples,
+                                                   antithetic, baseline):
+    """sample(loc, log_scale=ls) is sample(loc, exp(ls)): the same normals of
+    the same stream, the scale exp(ls) (the kernel's exp against numpy's, each
+    within an ulp or so), log-densities from ls itself (against the log of
+    exp(ls)), and grad the same gradient, new or added to out; all within
+    round-off of the scale step's."""
+    if antithetic and n_samples % 2:
+        pytest.skip("antithetic needs an even n_samples")
+    rng = np.random.default_rng(50)
+    loc = rng.normal(size=shape).astype(dtype)
+    log_scale = rng.uniform(-2.0, 1.0, size=shape).astype(dtype)
+    by_scale = step_class(n_samples, baseline, antithetic=antithetic)
+    by_log = step_class(n_samples, baseline, antithetic=antithetic)
+    x, logp = by_scale.sample(loc, np.exp(log_scale), 51)
+    x_log, logp_log = by_log.sample(loc, rng=51, log_scale=log_scale)
+    assert x_log.dtype == logp_log.dtype == dtype
+    assert x_log.shape == x.shape and logp_log.shape == logp.shape
+    assert_close(x_log, x, dtype)
+    # a log-density sums D terms of about |ls| + z^2 / 2 + 1 each
+    assert_close(logp_log, logp, dtype, scale=1.0 + np.abs(logp).max())
+    rewards = rng.normal(size=logp.shape).astype(dtype)
+    g = by_scale.grad(rewards)
+    g_log = by_log.grad(rewards)
+    start = tuple(rng.normal(size=loc.shape).astype(dtype) for _ in range(2))
+    added = by_log.grad(rewards, out=tuple(a.copy() for a in start))
+    for part, part_log, part_added, part_start in zip(g, g_log, added, start):
+        assert part_log.dtype == dtype and part_log.shape == loc.shape
+        size = 1.0 + np.abs(part).max()
+        assert_close(part_log, part, dtype, scale=size)
+        assert_close(part_added, part_start + part, dtype, scale=size + np.abs(part_start).max())
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_log_scales_at_the_ends_of_their_range(dtype):
+    """[-87, 87] for float32 and [-708, 708] for float64 are taken, and give
+    finite draws and gradients whose scale is exp(log_scale) (z = (x - loc) /
+    scale is a standard normal draw: |z| < 10 for these few); one step
+    further is an error naming log_scale and its range."""
+    end = 87.0 if dtype == np.float32 else 708.0
+    log_scale = np.array([-end, end, 0.0] * 4, dtype)
+    loc = np.zeros_like(log_scale)
+    step = NormalStep(2, "none")
+    x, logp = step.sample(loc, rng=3, log_scale=log_scale)
+    z = x.astype(np.float64) / np.exp(log_scale.astype(np.float64))
+    assert np.isfinite(x).all() and np.isfinite(logp).all()
+    assert (np.abs(z) < 10).all() and (np.abs(z) > 0).any()
+    g_loc, g_ls = step.grad(np.ones_like(logp))
+    assert np.isfinite(g_ls).all() and np.isfinite(g_loc[log_scale >= 0]).all()
+    for bad in (np.nextafter(dtype(end), dtype(np.inf)), np.nextafter(dtype(-end), dtype(-np.inf)),
+                np.nan, np.inf, -np.inf):
+        ls = log_scale.copy()
+        ls[5] = bad
+        with pytest.raises(ValueError, match=rf"log_scale \(element 5\) must be in \[-{end:.0f}"):
+            step.sample(loc, rng=3, log_scale=ls)
+
+
+def test_bad_log_scale_arguments():
+    step = NormalStep(2)
+    with pytest.raises(TypeError, match="scale or log_scale, not both"):
+        step.sample(np.zeros(3), np.ones(3), 0, log_scale=np.zeros(3))
+    with pytest.raises(TypeError, match="needs scale"):
+        step.sample(np.zeros(3), rng=0)
+    with pytest.raises(ValueError, match=r"loc of shape \(3,\) and log_scale of shape \(2,\)"):
+        step.sample(np.zeros(3), rng=0, log_scale=np.zeros(2))
+    with pytest.raises(TypeError, match="log_scale"):
+        step.sample(np.zeros(3), rng=0, log_scale=np.array(["a", "b", "c"]))
+    with pytest.raises(ValueError, match=r"loc \(element 1\) contains NaN"):
+        step.sample(np.array([0.0, np.nan]), rng=0, log_scale=np.zeros(2))
+    # broadcast and converted as scale is: a list, a scalar log scale, ints
+    x, _ = step.sample(np.zeros((2, 3)), rng=0, log_scale=0)
+    x2, _ = step.sample(np.zeros((2, 3)), np.ones((2, 3)), 0)
+    np.testing.assert_array_equal(x, x2)                 # exp(0) = 1 exactly
+    x, _ = step.sample([0.0, 0.0], rng=0, log_scale=[0, 0])
+    assert x.dtype == np.float64
+
+
+@pytest.mark.parametrize("antithetic,baseline", [(False, "loo"), (True, "none")],
+                         ids=["plain-loo", "antithetic-none"])
+def test_a_log_scale_search_step_is_unbiased_against_the_closed_form(antithetic, baseline):
+    """The search gradient of test_gaussian_search_step_is_unbiased_against_
+    the_closed_form, its parameters given as log scales: the mean of M
+    estimates within 5 standard errors of d/dmu = -2 (mu - 1) and d/dlog sigma
+    = -2 sigma^2."""
+    rng = np.random.default_rng(52)
+    D, S, M = 3, 8, 20_000
+    mu = rng.normal(size=D)
+    log_sigma = rng.uniform(-0.7, 0.4, size=D)
+    step = DiagNormalStep(S, baseline, antithetic=antithetic)
+    x, _ = step.sample(np.broadcast_to(mu, (M, D)), rng=53,
+                       log_scale=np.broadcast_to(log_sigma, (M, D)))
+    f = -np.sum((x - 1.0) ** 2, axis=-1)
+    g_mu, g_ls = (g * M for g in step.grad(f))
+    for g, exact in ((g_mu, -2 * (mu - 1)), (g_ls, -2 * np.exp(2 * log_sigma))):
+        mean, se = g.mean(0), g.std(0, ddof=1) / np.sqrt(M)
+        assert np.all(np.abs(mean - exact) < 5 * se)
+
+
 # -- threads ---------------------------------------------------------------------------------
 def test_results_do_not_depend_on_the_thread_count():
     logits = np.random.default_rng(23).normal(size=(600, 256))
@@ -431,8 +538,11 @@ def test_results_do_not_depend_on_the_thread_count():
             x, xlp = gstep.sample(loc, np.ones_like(loc), 26)
             bstep = BernoulliStep(8, "loo")
             b, blp = bstep.sample(logits, 27)
+            pstep = NormalStep(1, "none")                  # a policy, log scales given
+            px, plp = pstep.sample(logits, rng=28, log_scale=np.tanh(logits))
             runs.append((a, logp, g, x, xlp) + gstep.grad(x.sum(-1)) +
-                        (b, blp, bstep.grad(b.sum(-1, keepdims=True)), bstep.grad(np.cos(b))))
+                        (b, blp, bstep.grad(b.sum(-1, keepdims=True)), bstep.grad(np.cos(b))) +
+                        (px, plp) + pstep.grad(np.cos(px[..., :1])))
     finally:
         sf.set_num_threads(previous)
     for u, v in zip(*runs):

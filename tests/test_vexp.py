@@ -130,6 +130,39 @@ def test_float_nonpositive_exp_special_values_and_lanes():
         assert ulps32(vexpf_nonpos(x), np.exp(x.astype(np.float64))).max() <= 1.0
 
 
+vexpf = _elementwise(_categorical.expf_array, np.float32)
+
+
+@pytest.mark.parametrize("lo, hi", [(-87.0, 87.0), (-1.0, 1.0), (0.0, 1e-3), (80.0, 87.0),
+                                    (-87.0, -80.0)])
+def test_float_exp_of_log_scales_within_one_ulp(lo, hi):
+    """The float exp of float32 log scales (and of their negatives), on
+    either side of 0, against exp in double of the same float32 inputs:
+    within one ulp over [-87, 87], where every result is a normal float."""
+    x = np.random.default_rng(4).uniform(lo, hi, 400_000).astype(np.float32)
+    assert ulps32(vexpf(x), np.exp(x.astype(np.float64))).max() <= 1.0
+
+
+def test_float_exp_special_values():
+    """0 gives 1 exactly, the ends of the range are within an ulp, x beyond
+    them is clamped to them (the exp of a validated log scale never gets
+    there), and NaN propagates, in every lane position."""
+    ends = np.array([-87.0, 87.0], np.float32)
+    np.testing.assert_array_equal(vexpf(np.array([0.0, -0.0], np.float32)), [1.0, 1.0])
+    assert ulps32(vexpf(ends), np.exp(ends.astype(np.float64))).max() <= 1.0
+    np.testing.assert_array_equal(vexpf(np.array([-np.inf, -1e30, -88.0], np.float32)),
+                                  vexpf(np.full(3, -87.0, np.float32)))
+    np.testing.assert_array_equal(vexpf(np.array([np.inf, 1e30, 88.5], np.float32)),
+                                  vexpf(np.full(3, 87.0, np.float32)))
+    for n in range(2, 40):
+        x = np.linspace(-5, 5, n).astype(np.float32)
+        x[n // 2] = np.nan
+        got = vexpf(x)
+        assert np.isnan(got[n // 2])
+        rest = np.arange(n) != n // 2
+        assert ulps32(got[rest], np.exp(x[rest].astype(np.float64))).max() <= 1.0
+
+
 vlog = _elementwise(_categorical.log_array, np.float64)
 
 
