@@ -95,7 +95,10 @@ def sample(loc, scale, x, log_prob, object bit_generator, bint antithetic, int n
         else:
             status = sf_gauss_sample_f(S, M, D, <const float *> l, <const float *> sc, key,
                                        antithetic, <float *> xs, <float *> lp, n_threads)
-    check_status(status, "x")
+    # the parameters' own statuses are the distribution's to check (at its
+    # construction, unless made with validate=False)
+    if status == SF_ERR_NOMEM:
+        check_status(status, "x")
 
 
 def log_prob(loc, scale, x, out, int n_threads):
@@ -374,29 +377,6 @@ cdef class StepCore(StepBase):
         cdef sf_index bad = -1
         cdef int which = -1, status = SF_OK
         cdef PyThreadState *gil
-        if self._validate and N:
-            gil = release_gil(N >= NOGIL_MIN_WORK)
-            if t == F64 and is_log:
-                status = sf_gauss_check_log_scale_d(N, <const double *> l, <const double *> sc,
-                                                    &bad, &which)
-            elif t == F64:
-                status = sf_gauss_check_d(N, <const double *> l, <const double *> sc, &bad,
-                                          &which)
-            elif is_log:
-                status = sf_gauss_check_log_scale_f(N, <const float *> l, <const float *> sc,
-                                                    &bad, &which)
-            else:
-                status = sf_gauss_check_f(N, <const float *> l, <const float *> sc, &bad,
-                                          &which)
-            restore_gil(gil)
-            if status != SF_OK:
-                if which == 1 and is_log:
-                    raise ValueError(
-                        f"log_scale (element {bad}) must be in "
-                        f"{'[-708, 708] for float64' if t == F64 else '[-87, 87] for float32'}"
-                        f" (exp(log_scale) a positive finite scale), got "
-                        f"{(<object> SC).flat[bad]!r}")
-                check_status(status, f"{'loc' if which == 0 else 'scale'} (element {bad})")
         x, log_prob = self._sample_out(out, nd + 1, dims, t, nd if self._event else nd + 1, t,
                                        (L, SC))
         cdef bitgen_t *bitgen
@@ -425,7 +405,32 @@ cdef class StepCore(StepBase):
                                            key, anti, <float *> xs, <float *> lp,
                                            n_threads)
             restore_gil(gil)
-            check_status(status, "x")
+            if status == SF_ERR_NOMEM:
+                check_status(status, "x")
+            if status != SF_OK and self._validate:
+                # the kernel checks the parameters as it reads them and gives
+                # the status of an invalid one: the first, named by this pass
+                gil = release_gil(N >= NOGIL_MIN_WORK)
+                if t == F64 and is_log:
+                    status = sf_gauss_check_log_scale_d(N, <const double *> l,
+                                                        <const double *> sc, &bad, &which)
+                elif t == F64:
+                    status = sf_gauss_check_d(N, <const double *> l, <const double *> sc, &bad,
+                                              &which)
+                elif is_log:
+                    status = sf_gauss_check_log_scale_f(N, <const float *> l,
+                                                        <const float *> sc, &bad, &which)
+                else:
+                    status = sf_gauss_check_f(N, <const float *> l, <const float *> sc, &bad,
+                                              &which)
+                restore_gil(gil)
+                if which == 1 and is_log:
+                    raise ValueError(
+                        f"log_scale (element {bad}) must be in "
+                        f"{'[-708, 708] for float64' if t == F64 else '[-87, 87] for float32'}"
+                        f" (exp(log_scale) a positive finite scale), got "
+                        f"{(<object> SC).flat[bad]!r}")
+                check_status(status, f"{'loc' if which == 0 else 'scale'} (element {bad})")
         self._loc = L
         self._scale = SC
         self._is_log = is_log

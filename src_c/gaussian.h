@@ -42,6 +42,9 @@ int sf_gauss_affine_##SUF(sf_index S, sf_index N, const T *loc, const T *scale, 
 /* (s * M + m) * D + d of the counter stream keyed by key (sf_random.h); with  */ \
 /* antithetic, rows s >= S/2 use -z of row s - S/2 (S even).  With log_prob   */ \
 /* not NULL, also log_prob[s, m] = sum_d log N(x; loc, scale), from z.         */ \
+/* The parameters are checked as they are read: an invalid one (as for       */ \
+/* sf_gauss_check) gives its status, SF_ERR_NAN, SF_ERR_INF or SF_ERR_SCALE,  */ \
+/* the outputs written all the same; sf_gauss_check names the first.         */ \
 int sf_gauss_sample_##SUF(sf_index S, sf_index M, sf_index D, const T *loc,      \
                           const T *scale, uint64_t key, int antithetic, T *x,   \
                           T *log_prob, int n_threads);                          \

@@ -466,9 +466,11 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
 static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D, sf_index nr,
                                sf_index chunks, sf_index g, sf_index rows, sf_index half,
                                const SF_T *loc, const SF_T *scale, int is_log, uint64_t key,
-                               int antithetic, const double *c_all, SF_T *x, SF_T *log_prob)
+                               int antithetic, const double *c_all, int check, SF_T *x,
+                               SF_T *log_prob)
 {
     if (lo >= hi) return SF_OK;
+    int bad = SF_OK;
     sf_index N = M * D;
     /* z, the chunk's log-normalisers, then idx and tail for the draws (each
      * with SF_TAIL_BLOCK more, for normals' padding and marks) */
@@ -484,6 +486,14 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
         sf_index m0 = g > 1 ? 0 : (t % chunks) * nr;
         sf_index n = M - m0 < nr ? M - m0 : nr;
         sf_index off = s0 * N + m0 * D;
+        /* with check, the item's parameters (each in one item only) as they
+         * come into cache: the status of the first invalid one, if any */
+        if (check && !SF_FN(params_ok)(n * D, loc + m0 * D, scale + m0 * D, is_log)) {
+            sf_index at;
+            int which, st = SF_FN(check)(n * D, loc + m0 * D, scale + m0 * D, is_log, &at,
+                                         &which);
+            bad = st > bad ? st : bad;
+        }
         SF_FN(normals)(ns * n * D, key, (uint64_t)off, z, idx, tail);
         const double *c = c_all ? c_all + m0 : c_chunk;
         if (log_prob && !c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, c_chunk, is_log);
@@ -502,7 +512,7 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
         }
     }
     free(z);
-    return SF_OK;
+    return bad;
 }
 
 /* sf_gauss_sample and sf_gauss_sample_log_scale (is_log: scale holds log scales). */
@@ -523,7 +533,15 @@ static int SF_FN(sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
     /* the rows' log-normalisers c (see rows_log_norm): once for all rows when
      * several samples share them, else chunk by chunk */
     double *c_all = NULL;
-    int nomem = 0;
+    int nomem = 0, bad = SF_OK;
+    /* the parameters are checked as the draws go (see sample_items), or,
+     * shared by several samples, once here; the outputs are written all
+     * the same, an invalid parameter reported by its status */
+    if (rows > 1 && !SF_FN(params_ok)(N, loc, scale, is_log)) {
+        sf_index at;
+        int which;
+        bad = SF_FN(check)(N, loc, scale, is_log, &at, &which);
+    }
     if (log_prob && rows > 1) {
         c_all = (double *)malloc((size_t)(M > 0 ? M : 1) * sizeof(double));
         if (!c_all) return SF_ERR_NOMEM;
@@ -546,21 +564,26 @@ static int SF_FN(sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
     sf_index g = chunks == 1 && M > 0 ? nr / M : 1;
     if (g < 1) g = 1;
     sf_index items = g > 1 ? (rows + g - 1) / g : rows * chunks;
+    int check = rows == 1;
     if (n_threads <= 1 || S * N < SF_PARALLEL_MIN_WORK / 8) {
-        nomem = SF_FN(sample_items)(0, items, M, D, nr, chunks, g, rows, half, loc, scale,
-                                    is_log, key, antithetic, c_all, x, log_prob) != SF_OK;
+        int st = SF_FN(sample_items)(0, items, M, D, nr, chunks, g, rows, half, loc, scale,
+                                     is_log, key, antithetic, c_all, check, x, log_prob);
+        nomem = st == SF_ERR_NOMEM;
+        bad = st > bad ? st : bad;
     } else {
-#pragma omp parallel num_threads(n_threads) reduction(| : nomem)
+#pragma omp parallel num_threads(n_threads) reduction(| : nomem) reduction(max : bad)
         {
             sf_index lo, hi;
             sf_thread_range(items, &lo, &hi);
-            nomem |= SF_FN(sample_items)(lo, hi, M, D, nr, chunks, g, rows, half, loc, scale,
-                                         is_log, key, antithetic, c_all, x, log_prob) != SF_OK;
+            int st = SF_FN(sample_items)(lo, hi, M, D, nr, chunks, g, rows, half, loc, scale,
+                                         is_log, key, antithetic, c_all, check, x, log_prob);
+            nomem |= st == SF_ERR_NOMEM;
+            bad = st > bad ? st : bad;
         }
     }
     free(c_all);
     free(sigma);
-    return nomem ? SF_ERR_NOMEM : SF_OK;
+    return nomem ? SF_ERR_NOMEM : bad;
 }
 
 int SF_FN(sf_gauss_sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,

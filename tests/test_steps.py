@@ -633,6 +633,40 @@ def test_bad_gaussian_arguments():
         step.grad(np.zeros((2, 3)), out=(same, same))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n_samples", [1, 4])
+@pytest.mark.parametrize("given", ["scale", "log_scale"])
+def test_the_sampler_finds_an_invalid_parameter_anywhere(threads, n_samples, given):
+    """The sampler checks the parameters as it reads them, item by item on
+    every thread (one sample), or once (several): a bad value at the start,
+    in the middle or at the end of a large batch is named with its element;
+    with validate=False the step draws from it without a word (NaN stays in
+    its own element)."""
+    shape = (5000, 16)
+    loc = np.zeros(shape)
+    scale = np.ones(shape) if given == "scale" else np.zeros(shape)
+    bad_scale = -1.0 if given == "scale" else 1000.0
+    previous = sf.set_num_threads(threads)
+    try:
+        for flat in (0, 40_000, loc.size - 1):
+            for which, value, match in (("loc", np.nan, "contains NaN"),
+                                        ("loc", -np.inf, "contains inf"),
+                                        (given, bad_scale, "must be")):
+                arrays = {"loc": loc.copy(), given: scale.copy()}
+                arrays[which].reshape(-1)[flat] = value
+                step = NormalStep(n_samples, "none")
+                with pytest.raises(ValueError, match=rf"{which} \(element {flat}\) {match}"):
+                    step.sample(arrays["loc"], rng=0, **{given: arrays[given]})
+        arrays = {"loc": loc.copy(), given: scale.copy()}
+        arrays["loc"].reshape(-1)[40_000] = np.nan
+        x, _ = NormalStep(n_samples, "none", validate=False).sample(
+            arrays["loc"], rng=0, **{given: arrays[given]})
+        assert np.isnan(x.reshape(n_samples, -1)[:, 40_000]).all()
+        assert np.isfinite(np.delete(x.reshape(n_samples, -1), 40_000, axis=1)).all()
+    finally:
+        sf.set_num_threads(previous)
+
+
 def test_bad_bernoulli_arguments():
     step = BernoulliStep(3)
     with pytest.raises(RuntimeError, match="sample"):
