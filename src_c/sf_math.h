@@ -167,6 +167,23 @@ static inline float sf_expf(float x)
 }
 
 /*
+ * (double)i for |i| < 2^51, exactly: i added to the bits of 1.5 * 2^52 (whose
+ * unit in the last place is 1), less 1.5 * 2^52.  AVX2 has no vector
+ * conversion from 64-bit integers, so a loop with a cast of one would be
+ * left scalar there; these integer and float operations have vector forms.
+ */
+static inline double sf_small_int_to_double(int64_t i)
+{
+    const double shifter = 0x1.8p52;
+    uint64_t bits;
+    memcpy(&bits, &shifter, sizeof bits);
+    bits += (uint64_t)i;
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d - shifter;
+}
+
+/*
  * Vectorisable log for positive finite x, subnormals included (0, inf and
  * NaN are the caller's to exclude): x = 2^e m with m in [sqrt(1/2), sqrt(2)), and
  * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, by its odd series
@@ -202,7 +219,7 @@ static inline double sf_log(double x)
      * with h = f^2 / 2, a form in which f (exact) carries the leading term */
     double h = 0.5 * f * f;
     double log_m = f - (h - s * (h + z * p));
-    double en = (double)e - (sub ? 54.0 : 0.0);
+    double en = sf_small_int_to_double(e) - (sub ? 54.0 : 0.0);
     return __builtin_fma(en, ln2_hi, __builtin_fma(en, ln2_lo, log_m));
 }
 

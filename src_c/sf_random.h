@@ -140,18 +140,21 @@ static inline double sf_counter_normal(uint64_t key, uint64_t j)
  * draws it about a third faster than the float64 stream, whose float32
  * rounding it is not.
  */
-static inline int64_t sf_offset32(uint64_t bits)
+/* The offset is an int32_t, not an int64_t, for its conversions to float:
+ * AVX2 converts 32-bit integers to floats in vectors but not 64-bit ones, so
+ * a loop converting int64_t would not be vectorised on AVX2 machines. */
+static inline int32_t sf_offset32(uint64_t bits)
 {
-    return (int64_t)(bits >> 32) - 2147483648LL;
+    return (int32_t)((int64_t)(bits >> 32) - 2147483648LL);
 }
 
-static inline int64_t sf_counter_offset32(uint64_t key, uint64_t j)
+static inline int32_t sf_counter_offset32(uint64_t key, uint64_t j)
 {
     return sf_offset32(sf_counter_u64(key, j));
 }
 
 /* q = u - 1/2 of an offset s, in float. */
-static inline float sf_offset32_q(int64_t s) { return ((float)s + 0.5f) * 0x1p-32f; }
+static inline float sf_offset32_q(int32_t s) { return ((float)s + 0.5f) * 0x1p-32f; }
 
 static inline int sf_normal_is_central_f(float q) { return fabsf(q) <= 0.425f; }
 
@@ -163,11 +166,13 @@ static inline float sf_normal_quantile_central_f(float q)
     return q * num / den;
 }
 
-static inline float sf_normal_quantile_tail_f(int64_t s)
+static inline float sf_normal_quantile_tail_f(int32_t s)
 {
-    /* p = the uniform's distance to the nearer end of (0, 1), rounded once
-     * to float; its log (sf_logf) and square root in float too */
-    float p = ((float)(s < 0 ? s + 2147483648LL : 2147483647LL - s) + 0.5f) * 0x1p-32f;
+    /* p = the uniform's distance to the nearer end of (0, 1), (k + 1/2)
+     * 2^-32 with k in [0, 2^31), rounded once to float; its log (sf_logf)
+     * and square root in float too */
+    int32_t k = s < 0 ? s - INT32_MIN : INT32_MAX - s;
+    float p = ((float)k + 0.5f) * 0x1p-32f;
     float r = sqrtf(-sf_logf(p)) - 1.6f;
     float num = ((0.17023821103f * r + 1.3067284816f) * r + 2.7568153900f) * r + 1.4234372777f;
     float den = (0.12021132975f * r + 0.73700164250f) * r + 1.0f;
@@ -178,7 +183,7 @@ static inline float sf_normal_quantile_tail_f(int64_t s)
 /* Standard normal draw j of the float32 stream keyed by key. */
 static inline float sf_counter_normal_f(uint64_t key, uint64_t j)
 {
-    int64_t s = sf_counter_offset32(key, j);
+    int32_t s = sf_counter_offset32(key, j);
     float q = sf_offset32_q(s);
     float central = sf_normal_quantile_central_f(q);
     float tail = sf_normal_quantile_tail_f(s);
