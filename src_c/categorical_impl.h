@@ -17,7 +17,7 @@
 /* log p_k of a row from its normaliser nm = (max, log sum exp(l - max)).
  * Subtracting the two parts separately keeps log p exact for logits so
  * large that max + log sum would round the sum away. */
-static inline double SF_FN(row_logp)(const SF_T *l, sf_index k, const double *nm)
+SF_INLINE double SF_FN(row_logp)(const SF_T *l, sf_index k, const double *nm)
 {
     return ((double)l[k] - nm[0]) - nm[1];
 }
@@ -28,7 +28,7 @@ static inline double SF_FN(row_logp)(const SF_T *l, sf_index k, const double *nm
  * within one ulp of float, sixteen lanes to a vector where double has eight),
  * since its logits carry no more than float's precision.  The sums over a
  * row are in double either way. */
-static inline double SF_FN(row_exp)(double l, double m)
+SF_INLINE double SF_FN(row_exp)(double l, double m)
 {
     if (sizeof(SF_T) == sizeof(float)) return (double)sf_expf_nonpos((float)l - (float)m);
     return sf_exp_nonpos(l - m);

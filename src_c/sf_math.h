@@ -7,12 +7,25 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The element functions here, in sf_random.h and in the kernels' loops are
+ * always inlined: a loop can be vectorised only with its calls inlined, and
+ * GCC's unit-growth limits would otherwise leave a copy out of line (and
+ * every loop that calls it scalar, each fma a libm call) once a source file
+ * grows past them.  tests/test_inlining.py checks the built modules. */
+#ifndef SF_INLINE
+#if defined(__GNUC__) || defined(__clang__)
+#define SF_INLINE static inline __attribute__((always_inline))
+#else
+#define SF_INLINE static inline
+#endif
+#endif
+
 /* The reduction both exps share: x = n ln2 + r with |r| <= ln2/2
  * (Cody-Waite, ln2 split in two so that n * ln2_hi is exact), returning r
  * and, in *t, x / ln2 rounded to an integer n by adding 1.5 * 2^52 (whose
  * low bits then hold n). */
 #define SF_EXP_SHIFTER 0x1.8p52
-static inline double sf_exp_reduce(double x, double *t)
+SF_INLINE double sf_exp_reduce(double x, double *t)
 {
     const double log2e = 0x1.71547652b82fep0;
     const double ln2_hi = 0x1.62e42fee00000p-1;
@@ -24,7 +37,7 @@ static inline double sf_exp_reduce(double x, double *t)
 
 /* exp(r) for |r| <= ln2/2 by its Taylor polynomial of degree 13
  * (truncation error < 1e-17 relative), by Horner's rule. */
-static inline double sf_exp_poly(double r)
+SF_INLINE double sf_exp_poly(double r)
 {
     double p = 1.0 / 6227020800.0;
     p = __builtin_fma(p, r, 1.0 / 479001600.0);
@@ -58,7 +71,7 @@ static inline double sf_exp_poly(double r)
  * cost ten times an ordinary one).  The fused multiply-adds are explicit, so
  * a target without FMA computes them exactly too (more slowly).
  */
-static inline double sf_exp(double x)
+SF_INLINE double sf_exp(double x)
 {
     const double shifter = SF_EXP_SHIFTER;
     double xc = x > 709.8 ? 709.8 : x;
@@ -95,7 +108,7 @@ static inline double sf_exp(double x)
  * cost ten times an ordinary one.  Only x in (-753.45, -746), whose exp
  * rounds to 0 too, still underflows on the way.
  */
-static inline double sf_exp_nonpos(double x)
+SF_INLINE double sf_exp_nonpos(double x)
 {
     double xc = x < -753.45 ? -753.45 : x;
     double t;
@@ -123,7 +136,7 @@ static inline double sf_exp_nonpos(double x)
  * propagates.
  */
 /* sf_expf_nonpos's arithmetic for x in [-87, 87], which sf_expf shares. */
-static inline float sf_expf_core(float xc)
+SF_INLINE float sf_expf_core(float xc)
 {
     const float shifter = 0x1.8p23f;
     float t = __builtin_fmaf(xc, 0x1.715476p0f, shifter);
@@ -148,7 +161,7 @@ static inline float sf_expf_core(float xc)
     return p * s;
 }
 
-static inline float sf_expf_nonpos(float x)
+SF_INLINE float sf_expf_nonpos(float x)
 {
     float xc = x < -87.0f ? -87.0f : x;
     return x < -87.0f ? 0.0f : sf_expf_core(xc);
@@ -160,7 +173,7 @@ static inline float sf_expf_nonpos(float x)
  * vector.  sf_expf_nonpos's arithmetic on either side of 0, within one ulp
  * of float; x outside the range is clamped to it, and NaN propagates.
  */
-static inline float sf_expf(float x)
+SF_INLINE float sf_expf(float x)
 {
     float xc = x < -87.0f ? -87.0f : x > 87.0f ? 87.0f : x;
     return x != x ? x : sf_expf_core(xc);
@@ -172,7 +185,7 @@ static inline float sf_expf(float x)
  * conversion from 64-bit integers, so a loop with a cast of one would be
  * left scalar there; these integer and float operations have vector forms.
  */
-static inline double sf_small_int_to_double(int64_t i)
+SF_INLINE double sf_small_int_to_double(int64_t i)
 {
     const double shifter = 0x1.8p52;
     uint64_t bits;
@@ -189,7 +202,7 @@ static inline double sf_small_int_to_double(int64_t i)
  * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, by its odd series
  * to s^19 (truncation < 1e-17 relative).  Within about 1 ulp of libm.
  */
-static inline double sf_log(double x)
+SF_INLINE double sf_log(double x)
 {
     const double ln2_hi = 0x1.62e42fee00000p-1, ln2_lo = 0x1.a39ef35793c76p-33;
     /* a subnormal x is scaled by 2^54 into the normal range first */
@@ -230,7 +243,7 @@ static inline double sf_log(double x)
  * Within one ulp of float of the exact log (tested against log in double).
  * 0, inf and NaN are the caller's to exclude.
  */
-static inline float sf_logf(float x)
+SF_INLINE float sf_logf(float x)
 {
     const float ln2_hi = 0x1.62e4p-1f, ln2_lo = 0x1.7f7d1cp-20f;
     /* a subnormal x is scaled by 2^23 into the normal range first */
@@ -257,7 +270,7 @@ static inline float sf_logf(float x)
 }
 
 /* log(1 + exp(t)) without overflow or loss of precision. */
-static inline double sf_softplus(double t)
+SF_INLINE double sf_softplus(double t)
 {
     /* log1p(e), e = exp(-|t|) in (0, 1]: log(u) for u = 1 + e, corrected
      * for the rounding of u */
@@ -268,7 +281,7 @@ static inline double sf_softplus(double t)
 }
 
 /* 1 / (1 + exp(-t)), written so that exp never overflows. */
-static inline double sf_sigmoid(double t)
+SF_INLINE double sf_sigmoid(double t)
 {
     double e = sf_exp_nonpos(-fabs(t));
     return (t >= 0.0 ? 1.0 : e) / (1.0 + e);     /* one division, either branch's */

@@ -19,26 +19,26 @@
  * which spares the vectorised loop a 64-bit multiply per draw. */
 #define SF_COUNTER_GAMMA 0x9e3779b97f4a7c15ULL
 
-static inline uint64_t sf_counter_state(uint64_t key, uint64_t j)
+SF_INLINE uint64_t sf_counter_state(uint64_t key, uint64_t j)
 {
     return key + (j + 1) * SF_COUNTER_GAMMA;
 }
 
-static inline uint64_t sf_splitmix_output(uint64_t z)
+SF_INLINE uint64_t sf_splitmix_output(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
 }
 
-static inline uint64_t sf_counter_u64(uint64_t key, uint64_t j)
+SF_INLINE uint64_t sf_counter_u64(uint64_t key, uint64_t j)
 {
     return sf_splitmix_output(sf_counter_state(key, j));
 }
 
 /* A uniform on the open interval (0, 1) from the top 52 bits of x, on the
  * grid (k + 1/2) 2^-52, symmetric about 1/2 (so 1 - u is exact). */
-static inline double sf_uniform_open(uint64_t x)
+SF_INLINE double sf_uniform_open(uint64_t x)
 {
     uint64_t bits = (x >> 12) | 0x3ff0000000000000ULL;   /* 1.m in [1, 2) */
     double d;
@@ -48,7 +48,7 @@ static inline double sf_uniform_open(uint64_t x)
 
 /* Rational function num(r) / den(r) with eight coefficients each (den's
  * leading term 1), by Horner's rule. */
-static inline double sf_ratio8(double r, const double *a, const double *b)
+SF_INLINE double sf_ratio8(double r, const double *a, const double *b)
 {
     double num = a[7], den = b[7];
     for (int i = 6; i >= 0; i--) {
@@ -90,12 +90,12 @@ static const double sf_as241_f[8] = {1.0, 5.99832206555887937690e-1, 1.369298809
  * pieces exist on their own too, for loops that evaluate the tail only
  * where it is needed (row_sample in gaussian_impl.h).
  */
-static inline double sf_normal_quantile_central(double q)
+SF_INLINE double sf_normal_quantile_central(double q)
 {
     return q * sf_ratio8(0.180625 - q * q, sf_as241_a, sf_as241_b);
 }
 
-static inline double sf_normal_quantile_tail(double p)
+SF_INLINE double sf_normal_quantile_tail(double p)
 {
     double q = p - 0.5;
     double s = sqrt(-sf_log(q < 0.0 ? p : 1.0 - p));
@@ -105,9 +105,9 @@ static inline double sf_normal_quantile_tail(double p)
 }
 
 /* Whether p - 1/2 = q falls in the central piece. */
-static inline int sf_normal_is_central(double q) { return fabs(q) <= 0.425; }
+SF_INLINE int sf_normal_is_central(double q) { return fabs(q) <= 0.425; }
 
-static inline double sf_normal_quantile(double p)
+SF_INLINE double sf_normal_quantile(double p)
 {
     double q = p - 0.5;
     double central = sf_normal_quantile_central(q);
@@ -116,12 +116,12 @@ static inline double sf_normal_quantile(double p)
 }
 
 /* Standard normal draw j of the stream keyed by key, and its uniform. */
-static inline double sf_counter_uniform(uint64_t key, uint64_t j)
+SF_INLINE double sf_counter_uniform(uint64_t key, uint64_t j)
 {
     return sf_uniform_open(sf_counter_u64(key, j));
 }
 
-static inline double sf_counter_normal(uint64_t key, uint64_t j)
+SF_INLINE double sf_counter_normal(uint64_t key, uint64_t j)
 {
     return sf_normal_quantile(sf_counter_uniform(key, j));
 }
@@ -143,22 +143,22 @@ static inline double sf_counter_normal(uint64_t key, uint64_t j)
 /* The offset is an int32_t, not an int64_t, for its conversions to float:
  * AVX2 converts 32-bit integers to floats in vectors but not 64-bit ones, so
  * a loop converting int64_t would not be vectorised on AVX2 machines. */
-static inline int32_t sf_offset32(uint64_t bits)
+SF_INLINE int32_t sf_offset32(uint64_t bits)
 {
     return (int32_t)((int64_t)(bits >> 32) - 2147483648LL);
 }
 
-static inline int32_t sf_counter_offset32(uint64_t key, uint64_t j)
+SF_INLINE int32_t sf_counter_offset32(uint64_t key, uint64_t j)
 {
     return sf_offset32(sf_counter_u64(key, j));
 }
 
 /* q = u - 1/2 of an offset s, in float. */
-static inline float sf_offset32_q(int32_t s) { return ((float)s + 0.5f) * 0x1p-32f; }
+SF_INLINE float sf_offset32_q(int32_t s) { return ((float)s + 0.5f) * 0x1p-32f; }
 
-static inline int sf_normal_is_central_f(float q) { return fabsf(q) <= 0.425f; }
+SF_INLINE int sf_normal_is_central_f(float q) { return fabsf(q) <= 0.425f; }
 
-static inline float sf_normal_quantile_central_f(float q)
+SF_INLINE float sf_normal_quantile_central_f(float q)
 {
     float r = 0.180625f - q * q;
     float num = ((59.109374720f * r + 159.29113202f) * r + 50.434271938f) * r + 3.3871327179f;
@@ -166,7 +166,7 @@ static inline float sf_normal_quantile_central_f(float q)
     return q * num / den;
 }
 
-static inline float sf_normal_quantile_tail_f(int32_t s)
+SF_INLINE float sf_normal_quantile_tail_f(int32_t s)
 {
     /* p = the uniform's distance to the nearer end of (0, 1), (k + 1/2)
      * 2^-32 with k in [0, 2^31), rounded once to float; its log (sf_logf)
@@ -181,7 +181,7 @@ static inline float sf_normal_quantile_tail_f(int32_t s)
 }
 
 /* Standard normal draw j of the float32 stream keyed by key. */
-static inline float sf_counter_normal_f(uint64_t key, uint64_t j)
+SF_INLINE float sf_counter_normal_f(uint64_t key, uint64_t j)
 {
     int32_t s = sf_counter_offset32(key, j);
     float q = sf_offset32_q(s);

@@ -328,6 +328,45 @@ def test_broadcast_rewards_are_the_full_block(dtype, rshape, baseline):
                                              .astype(dtype)))
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("D", [1, 3, 4, 8, 15, 16, 17, 40])
+@pytest.mark.parametrize("by_log", [False, True], ids=["scale", "log_scale"])
+def test_a_policy_batch_gradient_in_rows_short_and_long(dtype, D, by_log, restore_threads):
+    """One action per state (NormalStep(1)), one advantage A per state shared
+    by its D coordinates: rows shorter than a vector of float go through the
+    kernel as one loop over the batch's elements, longer ones a loop per row.
+    Either way the gradient is the formula's, d/dloc = A z / sigma and
+    d/dlog_scale = A (z^2 - 1) over B D, to round-off; the per-state
+    advantages give the bits of their full block, accumulating into zeros
+    the bits of a new gradient, and 1 and 2 threads the same bits."""
+    rng = np.random.default_rng(60 + D)
+    B = 40000 // D + 3                  # past the threads' threshold; rows per item do not divide it
+    loc = rng.normal(size=(B, D)).astype(dtype)
+    log_scale = rng.uniform(-1.5, 0.5, (B, D)).astype(dtype)
+    scale = np.exp(log_scale)
+    adv = rng.normal(size=B).astype(dtype)
+    per_state = adv[None, :, None]
+    runs = []
+    for threads in (1, 2):
+        sf.set_num_threads(threads)
+        step = NormalStep(1, "none")
+        if by_log:
+            x, _ = step.sample(loc, rng=61, log_scale=log_scale)
+        else:
+            x, _ = step.sample(loc, scale, 61)
+        g = step.grad(per_state)
+        _same(g, step.grad(np.ascontiguousarray(np.broadcast_to(per_state, x.shape))))
+        _same(step.grad(per_state, out=(np.zeros_like(loc), np.zeros_like(loc))), g)
+        runs.append((x, g))
+    _same(runs[0], runs[1])
+    x, (g_loc, g_log_scale) = runs[0]
+    sigma = np.exp(log_scale.astype(np.float64)) if by_log else scale.astype(np.float64)
+    z = (x[0].astype(np.float64) - loc) / sigma
+    a = adv.astype(np.float64)[:, None]
+    assert_close(g_loc * (B * D), a * z / sigma, dtype)
+    assert_close(g_log_scale * (B * D), a * (z * z - 1.0), dtype)
+
+
 def test_broadcast_rewards_are_checked():
     step = NormalStep(2)
     step.sample(np.zeros((4, 3)), np.ones((4, 3)), 0)
