@@ -6,6 +6,13 @@
 #define SF_CAT1(name, suf) SF_CAT2(name, suf)
 #define SF_FN(name) SF_CAT1(name, SF_SUF)
 
+/* Rows shorter than this (a vector of float, two of double) go through
+ * the gradient as whole runs of rows (rows_reinforce_one and _short): a
+ * row's own loop would run in its scalar remainder. */
+#ifndef SF_SHORT_ROW
+#define SF_SHORT_ROW 16
+#endif
+
 /* The log scales a float32 or float64 parameter may hold: [-87, 87] and
  * [-708, 708], where the scale and its inverse are normal numbers of the
  * type (so that float32's are computed in float, by sf_expf). */
@@ -347,6 +354,87 @@ SF_INLINE double SF_FN(inv_of_log)(SF_T log_scale)
     return (double)SF_FN(exp_of_log)(-log_scale);
 }
 
+/* The advantages of rows [m0, m0 + nr) (each its rewards column
+ * rewards[s M + m], s < S), those column_advantages gives row by row,
+ * computed across the rows, which are consecutive in every sample's
+ * rewards: adv[s nr + r] and the totals W in w_total[r].  The same
+ * operations per row, in its order (the same bits); where column_advantages
+ * stores a deviation and reads it back, it is formed again.  tmp: 5 nr
+ * doubles. */
+SF_CLONES
+static void SF_FN(rows_advantages)(sf_index S, sf_index M, sf_index m0, sf_index nr,
+                                   const SF_T *rewards, int kind, double c, double eps,
+                                   double ddof, double scale, double *adv, double *w_total,
+                                   double *tmp)
+{
+    const SF_T *rw = rewards + m0;
+    SF_SIMD
+    for (sf_index r = 0; r < nr; r++) w_total[r] = 0.0;
+    if (kind == SF_BASE_NONE || kind == SF_BASE_CONST) {
+        double shift = kind == SF_BASE_CONST ? c : 0.0;
+        for (sf_index s = 0; s < S; s++) {
+            SF_SIMD
+            for (sf_index r = 0; r < nr; r++) {
+                double a = ((double)rw[s * M + r] - shift) * scale;
+                adv[s * nr + r] = a;
+                w_total[r] += a;
+            }
+        }
+        return;
+    }
+    /* the centred kinds: deviations from the first reward, their mean, the
+     * factor (for group, over the deviations' spread); W = 0 */
+    double *first = tmp, *mean_dev = tmp + nr, *factor = tmp + 2 * nr;
+    double *big = tmp + 3 * nr, *ss = tmp + 4 * nr;
+    SF_SIMD
+    for (sf_index r = 0; r < nr; r++) {
+        first[r] = (double)rw[r];
+        mean_dev[r] = 0.0;
+    }
+    for (sf_index s = 0; s < S; s++) {
+        SF_SIMD
+        for (sf_index r = 0; r < nr; r++) mean_dev[r] += (double)rw[s * M + r] - first[r];
+    }
+    const double loo = (double)S / (double)(S - 1 > 0 ? S - 1 : 1);
+    SF_SIMD
+    for (sf_index r = 0; r < nr; r++) {
+        mean_dev[r] = mean_dev[r] / (double)S;
+        factor[r] = kind == SF_BASE_LOO ? scale * loo : scale;
+    }
+    if (kind == SF_BASE_GROUP) {
+        SF_SIMD
+        for (sf_index r = 0; r < nr; r++) big[r] = ss[r] = 0.0;
+        for (sf_index s = 0; s < S; s++) {
+            SF_SIMD
+            for (sf_index r = 0; r < nr; r++) {
+                double d = fabs(((double)rw[s * M + r] - first[r]) - mean_dev[r]);
+                big[r] = d > big[r] ? d : big[r];
+            }
+        }
+        /* a row of equal rewards has deviations of 0 and its sum of squares
+         * stays 0 (divided by 1 here, not by its spread of 0) */
+        for (sf_index s = 0; s < S; s++) {
+            SF_SIMD
+            for (sf_index r = 0; r < nr; r++) {
+                double b = big[r] > 0.0 ? big[r] : 1.0;
+                double d = (((double)rw[s * M + r] - first[r]) - mean_dev[r]) / b;
+                ss[r] += d * d;
+            }
+        }
+        double dof = (double)S - ddof;
+        SF_SIMD
+        for (sf_index r = 0; r < nr; r++) {
+            double sd = dof > 0.0 ? big[r] * sqrt(ss[r] / dof) : INFINITY;
+            factor[r] = big[r] > 0.0 ? factor[r] / (sd + eps) : 0.0;
+        }
+    }
+    for (sf_index s = 0; s < S; s++) {
+        SF_SIMD
+        for (sf_index r = 0; r < nr; r++)
+            adv[s * nr + r] = (((double)rw[s * M + r] - first[r]) - mean_dev[r]) * factor[r];
+    }
+}
+
 /* rows_reinforce for one sample of whole short rows (a policy's batch of
  * states of a few coordinates, one action each): each sum over samples is
  * its one term.  The rows' weights a and totals W are spread over their
@@ -356,7 +444,8 @@ SF_INLINE double SF_FN(inv_of_log)(SF_T log_scale)
  * 2^20 elements in rows of 4: 5.2 ms against 1.4 ms, float32).  Rows of
  * 16 coordinates or more, a vector of float or two of double, keep the
  * row loop, which spreading would slow by 10-20%.  The general path's
- * operations in its order (the same bits).  zero: nr D zeros, or NULL. */
+ * operations in its order (the same bits).  scratch: 2 nr D + 7 nr
+ * doubles; zero: nr D zeros, or NULL. */
 SF_CLONES
 static void SF_FN(rows_reinforce_one)(sf_index M, sf_index D, sf_index m0, sf_index nr,
                                       const SF_T *loc, const SF_T *scale, const SF_T *x,
@@ -365,13 +454,13 @@ static void SF_FN(rows_reinforce_one)(sf_index M, sf_index D, sf_index m0, sf_in
                                       const SF_T *zero, double *scratch, int is_log)
 {
     sf_index len = nr * D;
-    double *a_el = scratch, *w_el = scratch + len, adv[1];
+    double *a_el = scratch, *w_el = scratch + len, *adv = w_el + len, *w_row = adv + nr;
+    SF_FN(rows_advantages)(1, M, m0, nr, rewards, kind, c, eps, ddof, factor, adv, w_row,
+                           w_row + nr);
     for (sf_index r = 0; r < nr; r++) {
-        double w_total = SF_FN(column_advantages)(1, M, m0 + r, rewards, kind, c, eps, ddof,
-                                                  factor, adv);
         for (sf_index d = 0; d < D; d++) {
-            a_el[r * D + d] = adv[0];
-            w_el[r * D + d] = w_total;
+            a_el[r * D + d] = adv[r];
+            w_el[r * D + d] = w_row[r];
         }
     }
     sf_index j0 = m0 * D;
@@ -395,6 +484,99 @@ static void SF_FN(rows_reinforce_one)(sf_index M, sf_index D, sf_index m0, sf_in
 #undef SF_ROWS_ONE_SAMPLE
 }
 
+/* rows_reinforce for several samples of whole short rows (a batch of
+ * states of a few coordinates, several actions each, or a Normal's
+ * elements, rows of one): the rows' loops would run in their scalar
+ * remainders, so the item's rows go as one run of len = nr D elements,
+ * which each sample's draws of those rows are too.  The rows' advantages
+ * are spread over their coordinates, four samples at a time (none to
+ * spread for rows of one), and W likewise; then the general path's
+ * operations in its order (the same bits).  scratch: 8 len + (S + 6) nr
+ * doubles; zero: len zeros, or NULL. */
+SF_CLONES
+static void SF_FN(rows_reinforce_short)(sf_index S, sf_index M, sf_index D, sf_index m0,
+                                        sf_index nr, const SF_T *loc, const SF_T *scale,
+                                        const SF_T *x, const SF_T *rewards, int kind,
+                                        double c, double eps, double ddof, double factor,
+                                        SF_T *g_loc, SF_T *g_ls, const SF_T *zero,
+                                        double *scratch, int is_log)
+{
+    sf_index len = nr * D, j0 = m0 * D, N = M * D;
+    double *a_loc = scratch, *a_ls = a_loc + len, *inv = a_ls + len, *wt = inv + len;
+    double *spread = wt + len, *adv = spread + 4 * len, *w_row = adv + S * nr;
+    /* adv[s nr + r]: sample s's advantage of row m0 + r */
+    SF_FN(rows_advantages)(S, M, m0, nr, rewards, kind, c, eps, ddof, factor, adv, w_row,
+                           w_row + nr);
+    for (sf_index r = 0; r < nr; r++)
+        for (sf_index d = 0; d < D; d++) wt[r * D + d] = w_row[r];
+    const SF_T *mu = loc + j0, *sigma = scale + j0;
+    SF_SIMD
+    for (sf_index j = 0; j < len; j++) a_loc[j] = a_ls[j] = 0.0;
+    if (is_log) {
+        SF_SIMD
+        for (sf_index j = 0; j < len; j++) inv[j] = SF_FN(inv_of_log)(sigma[j]);
+    } else {
+        SF_SIMD
+        for (sf_index j = 0; j < len; j++) inv[j] = SF_FN(inv_of_scale)(sigma[j]);
+    }
+    sf_index s = 0;
+    for (; s + 4 <= S; s += 4) {
+        /* the four samples' weights per element: adv's own rows for rows of one */
+        const double *w0 = adv + s * nr, *w1 = w0 + nr, *w2 = w1 + nr, *w3 = w2 + nr;
+        if (D > 1) {
+            for (sf_index k = 0; k < 4; k++)
+                for (sf_index r = 0; r < nr; r++)
+                    for (sf_index d = 0; d < D; d++)
+                        spread[k * len + r * D + d] = adv[(s + k) * nr + r];
+            w0 = spread;
+            w1 = w0 + len;
+            w2 = w1 + len;
+            w3 = w2 + len;
+        }
+        const SF_T *x0 = x + s * N + j0, *x1 = x0 + N, *x2 = x1 + N, *x3 = x2 + N;
+        SF_SIMD
+        for (sf_index j = 0; j < len; j++) {
+            double md = (double)mu[j], iv = inv[j];
+            double z0 = ((double)x0[j] - md) * iv, z1 = ((double)x1[j] - md) * iv;
+            double z2 = ((double)x2[j] - md) * iv, z3 = ((double)x3[j] - md) * iv;
+            double al = a_loc[j], as = a_ls[j];
+            al += w0[j] * z0;
+            as += w0[j] * z0 * z0;
+            al += w1[j] * z1;
+            as += w1[j] * z1 * z1;
+            al += w2[j] * z2;
+            as += w2[j] * z2 * z2;
+            al += w3[j] * z3;
+            as += w3[j] * z3 * z3;
+            a_loc[j] = al;
+            a_ls[j] = as;
+        }
+    }
+    for (; s < S; s++) {
+        const double *w = adv + s * nr;
+        if (D > 1) {
+            for (sf_index r = 0; r < nr; r++)
+                for (sf_index d = 0; d < D; d++) spread[r * D + d] = adv[s * nr + r];
+            w = spread;
+        }
+        const SF_T *xr = x + s * N + j0;
+        SF_SIMD
+        for (sf_index j = 0; j < len; j++) {
+            double z = ((double)xr[j] - (double)mu[j]) * inv[j];
+            a_loc[j] += w[j] * z;
+            a_ls[j] += w[j] * z * z;
+        }
+    }
+    /* sum_s w (z^2 - 1) = sum_s w z^2 - W */
+    SF_T *gl = g_loc + j0, *gs = g_ls + j0;
+    const SF_T *gl0 = zero ? zero : gl, *gs0 = zero ? zero : gs;
+    SF_SIMD
+    for (sf_index j = 0; j < len; j++) {
+        gl[j] = (SF_T)((double)gl0[j] + a_loc[j] * inv[j]);
+        gs[j] = (SF_T)((double)gs0[j] + (a_ls[j] - wt[j]));
+    }
+}
+
 /* One work item of sf_gauss_reinforce: rows [m0, m0 + nr), coordinates
  * [d0, d0 + n) of each, over all S samples.  Per row: the advantages of
  * its rewards column, a_loc = sum_s a_s z_s and a_ls = sum_s a_s z_s^2 per
@@ -404,7 +586,8 @@ static void SF_FN(rows_reinforce_one)(sf_index M, sf_index D, sf_index m0, sf_in
  * (a_ls - W): the same values as added to zeros, without reading the
  * gradients.  One call per item, its loops inlined: a batch of many short
  * rows (a policy's states) pays no call per row and sample.  scratch: 3 w +
- * S doubles, w >= n. */
+ * S doubles, w >= n, or for rows shorter than SF_SHORT_ROW 8 w + (S + 6)
+ * nr, w >= nr D. */
 SF_CLONES
 static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m0,
                                   sf_index nr, sf_index d0, sf_index n, const SF_T *loc,
@@ -415,9 +598,14 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
 {
     double *a_loc = scratch, *a_ls = scratch + w, *inv = scratch + 2 * w;
     double *adv = scratch + 3 * w;
-    if (S == 1 && n == D && D < 16 && nr * D <= w) {
+    if (S == 1 && n == D && D < SF_SHORT_ROW) {
         SF_FN(rows_reinforce_one)(M, D, m0, nr, loc, scale, x, rewards, kind, c, eps, ddof,
                                   factor, g_loc, g_ls, zero, scratch, is_log);
+        return;
+    }
+    if (S > 1 && n == D && D < SF_SHORT_ROW) {
+        SF_FN(rows_reinforce_short)(S, M, D, m0, nr, loc, scale, x, rewards, kind, c, eps,
+                                    ddof, factor, g_loc, g_ls, zero, scratch, is_log);
         return;
     }
     if (S == 1) {
@@ -734,9 +922,10 @@ static int SF_FN(reinforce_items)(sf_index lo, sf_index hi, sf_index S, sf_index
                                   SF_T *g_log_scale, int fresh, int is_log)
 {
     if (lo >= hi) return SF_OK;
-    /* rows_reinforce's scratch, then with fresh the ws zeros the gradients
-     * are written as added to */
-    size_t used = 3 * (size_t)ws + (size_t)S + 1;
+    /* rows_reinforce's scratch (rows_reinforce_short's for short rows),
+     * then with fresh the ws zeros the gradients are written as added to */
+    size_t used = D < SF_SHORT_ROW ? 8 * (size_t)ws + ((size_t)S + 6) * (size_t)nr + S + 1
+                                   : 3 * (size_t)ws + (size_t)S + 1;
     double *scratch = (double *)malloc((used + (fresh ? (size_t)ws : 0)) * sizeof(double));
     if (!scratch) return SF_ERR_NOMEM;
     SF_T *zero = NULL;
