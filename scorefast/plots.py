@@ -23,8 +23,10 @@ __all__ = ["plot_variance", "write_variance_plot"]
 def _pyplot_free_figure() -> Any:
     """A matplotlib Figure drawn by the Agg canvas (no GUI, no global state)."""
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        # matplotlib is optional (scorefast[plot]): mypy may not find it
+        from matplotlib.backends.backend_agg import (  # type: ignore[import-not-found, unused-ignore]
+            FigureCanvasAgg)
+        from matplotlib.figure import Figure  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         raise ImportError("the plot needs matplotlib: pip install matplotlib") from None
     fig = Figure(figsize=(7.5, 4.8), dpi=120)
