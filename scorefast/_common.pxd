@@ -79,11 +79,12 @@ cdef inline int fill_uniform_locked(bitgen_t *rng, object lock, double *out,
     (the GIL released for n >= NOGIL_MIN_WORK)."""
     cdef Py_ssize_t j
     cdef PyThreadState *gil
-    with lock:
-        gil = release_gil(n >= NOGIL_MIN_WORK)
-        for j in range(n):
-            out[j] = rng.next_double(rng.state)
-        restore_gil(gil)
+    lock.acquire()
+    gil = release_gil(n >= NOGIL_MIN_WORK)
+    for j in range(n):
+        out[j] = rng.next_double(rng.state)
+    restore_gil(gil)
+    lock.release()
     return 0
 
 
@@ -96,8 +97,9 @@ cdef inline unsigned long long draw_key(object bit_generator) except? 0:
 cdef inline unsigned long long draw_key_locked(bitgen_t *rng, object lock) except? 0:
     """draw_key from the C interface of a bit generator and its lock."""
     cdef unsigned long long key
-    with lock, nogil:
-        key = rng.next_uint64(rng.state)
+    lock.acquire()
+    key = rng.next_uint64(rng.state)
+    lock.release()
     return key
 
 

@@ -94,6 +94,72 @@ def test_threads_sharing_one_generator(family, method):
     assert shared.bit_generator.state == seq_gen.bit_generator.state
 
 
+def _small_step(kind):
+    """A prepared step at a size whose draws run with the GIL held, and its
+    sample on fixed parameters."""
+    params = np.random.default_rng(3).normal(size=(4, 8))
+    if kind == "categorical":
+        step = sf.CategoricalStep(4, "loo")
+        return lambda rng: step.sample(params, rng)
+    if kind == "bernoulli":
+        step = sf.BernoulliStep(4, "loo")
+        return lambda rng: step.sample(params, rng)
+    step = sf.DiagNormalStep(4, "loo")
+    return lambda rng: step.sample(params, np.full_like(params, 0.5), rng)
+
+
+@pytest.mark.parametrize("kind", ["categorical", "bernoulli", "diagnormal"])
+def test_small_steps_sharing_one_generator(kind):
+    """Steps in 8 threads drawing from one Generator at a size whose draws
+    hold the GIL (the bit generator's lock taken without releasing it): each
+    call gets a block of the stream of its own, so the draws are those of
+    sequential calls in some order, and the Generator ends where they leave it."""
+    calls = 25
+    seq_gen = np.random.default_rng(11)
+    seq_sample = _small_step(kind)
+    sequential = [seq_sample(seq_gen) for _ in range(N_THREADS * calls)]
+    shared = np.random.default_rng(11)
+    barrier = threading.Barrier(N_THREADS)
+
+    def run(_):
+        sample = _small_step(kind)      # a step per thread, as a training loop has
+        barrier.wait()
+        return [sample(shared) for _ in range(calls)]
+
+    with ThreadPoolExecutor(max_workers=N_THREADS) as pool:
+        concurrent = [x for xs in pool.map(run, range(N_THREADS)) for x in xs]
+    key = lambda out: b"".join(a.tobytes() for a in out)
+    assert sorted(map(key, sequential)) == sorted(map(key, concurrent))
+    assert shared.bit_generator.state == seq_gen.bit_generator.state
+
+
+def test_small_and_large_draws_share_one_generator():
+    """Calls that hold the GIL while they take the bit generator's lock
+    (small steps) and calls that release it while they hold the lock (large
+    samples) on one Generator from 8 threads: none waits on the other for
+    ever, and the Generator ends where the same calls in sequence leave it."""
+    big = sf.Categorical(np.random.default_rng(4).normal(size=(64, 50)))
+    kinds = ["categorical", "bernoulli", "diagnormal"]
+
+    def calls(j, rng, sample):
+        for c in range(30):
+            if c % 5 == j % 5:
+                big.sample((300,), rng=rng)        # 19200 uniforms, GIL released
+            else:
+                sample(rng)
+
+    seq_gen = np.random.default_rng(12)
+    for j in range(N_THREADS):
+        calls(j, seq_gen, _small_step(kinds[j % 3]))
+    shared = np.random.default_rng(12)
+    with ThreadPoolExecutor(max_workers=N_THREADS) as pool:
+        futures = [pool.submit(calls, j, shared, _small_step(kinds[j % 3]))
+                   for j in range(N_THREADS)]
+        for f in futures:
+            f.result(timeout=60)
+    assert shared.bit_generator.state == seq_gen.bit_generator.state
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_same_seed_same_bits_for_any_thread_count(restore_threads, family):
     """Kernel thread counts 1, 2, 3 and 8 (the workload is big enough to go
