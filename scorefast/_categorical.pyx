@@ -465,8 +465,14 @@ cdef class StepCore(StepBase):
         cdef PyThreadState *gil
         if self._validate:
             check_finite_data(t, r, S * B, "rewards")
+        # a new gradient is written by the kernel, each row zeroed in cache as
+        # it is reached, rather than zeroed whole beforehand and added to
+        cdef bint fresh = out is None and S * B > 0
         if out is None:
-            out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+            if fresh:
+                out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+            else:
+                out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
         else:
             self._support.check_out(out, "out", L, (L, R, V), False)
         cdef double scale = 1.0 / (S * B) if self._mean and S * B else 1.0
@@ -477,13 +483,25 @@ cdef class StepCore(StepBase):
         cdef int n_threads = step_threads()
         # a centred baseline never reads the probabilities (see sf_cat_reinforce)
         cdef Py_ssize_t work = S * B * (1 if sf_baseline_is_centred(self._kind) else K)
+        if fresh:
+            work += B * K
         if S * B:
             gil = release_gil(work >= NOGIL_MIN_WORK)
-            if t == F64:
+            if t == F64 and fresh:
+                status = sf_cat_reinforce_fresh_d(S, B, K, <const double *> l, nm, v,
+                                                  <const double *> r, self._kind, self._c,
+                                                  self._eps, self._ddof, scale, <double *> g,
+                                                  n_threads)
+            elif t == F64:
                 status = sf_cat_reinforce_d(S, B, K, <const double *> l, nm, v,
                                             <const double *> r, self._kind, self._c,
                                             self._eps, self._ddof, scale, <double *> g,
                                             n_threads)
+            elif fresh:
+                status = sf_cat_reinforce_fresh_f(S, B, K, <const float *> l, nm, v,
+                                                  <const float *> r, self._kind, self._c,
+                                                  self._eps, self._ddof, scale, <float *> g,
+                                                  n_threads)
             else:
                 status = sf_cat_reinforce_f(S, B, K, <const float *> l, nm, v,
                                             <const float *> r, self._kind, self._c,

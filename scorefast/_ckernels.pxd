@@ -91,6 +91,14 @@ cdef extern from "categorical.h" nogil:
                            const double *norm, const int64_t *value,
                            const float *rewards, int kind, double c, double eps,
                            double ddof, double scale, float *grad, int n_threads)
+    int sf_cat_reinforce_fresh_d(sf_index S, sf_index B, sf_index K, const double *logits,
+                                 const double *norm, const int64_t *value,
+                                 const double *rewards, int kind, double c, double eps,
+                                 double ddof, double scale, double *grad, int n_threads)
+    int sf_cat_reinforce_fresh_f(sf_index S, sf_index B, sf_index K, const float *logits,
+                                 const double *norm, const int64_t *value,
+                                 const float *rewards, int kind, double c, double eps,
+                                 double ddof, double scale, float *grad, int n_threads)
     int sf_cat_sample_d(sf_index S, sf_index B, sf_index K, const double *logits,
                         double *norm, int fill_norm, const double *uniform,
                         int64_t *value, double *log_prob, int n_threads)

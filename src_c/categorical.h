@@ -56,6 +56,15 @@ int sf_cat_reinforce_##SUF(sf_index S, sf_index B, sf_index K, const T *logits, 
                            const double *norm, const int64_t *value,            \
                            const T *rewards, int kind, double c, double eps,    \
                            double ddof, double scale, T *grad, int n_threads);  \
+/* sf_cat_reinforce into a new array of the caller's: grad is written, not   */ \
+/* added to (its contents are never read; each row is zeroed as it is        */ \
+/* reached, then added to as by sf_cat_reinforce, the same bits).  Values   */ \
+/* are checked before grad is touched.                                       */ \
+int sf_cat_reinforce_fresh_##SUF(sf_index S, sf_index B, sf_index K,            \
+                                 const T *logits, const double *norm,           \
+                                 const int64_t *value, const T *rewards,        \
+                                 int kind, double c, double eps, double ddof,   \
+                                 double scale, T *grad, int n_threads);         \
 /* value[s, i] = the class k whose interval of the cumulative distribution   */ \
 /* of row i holds uniform[s, i] in [0, 1) (inverse-CDF sampling); with       */ \
 /* log_prob not NULL, also log_prob[s, i] = log p_{i, value[s, i]}.           */ \

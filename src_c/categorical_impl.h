@@ -516,11 +516,13 @@ int SF_FN(sf_cat_score)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
     return bad ? SF_ERR_VALUE : SF_OK;
 }
 
-/* Rows [lo, hi) of sf_cat_reinforce, with their own scratch. */
+/* Rows [lo, hi) of sf_cat_reinforce, with their own scratch; with fresh,
+ * each row of grad is zeroed just before it is added to (sf_cat_reinforce_fresh). */
 static int SF_FN(reinforce_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B,
                                  sf_index K, const SF_T *logits, const double *norm,
                                  const int64_t *value, const SF_T *rewards, int kind,
-                                 double c, double eps, double ddof, double scale, SF_T *grad)
+                                 double c, double eps, double ddof, double scale, int fresh,
+                                 SF_T *grad)
 {
     if (lo >= hi) return SF_OK;
     /* adv: the S advantages of a row; cls: per-class sums in double, all
@@ -530,6 +532,8 @@ static int SF_FN(reinforce_rows)(sf_index lo, sf_index hi, sf_index S, sf_index 
     int status = adv && cls ? SF_OK : SF_ERR_NOMEM;
     for (sf_index i = lo; i < hi && status == SF_OK; i++) {
         SF_T *g = grad + i * K;
+        if (fresh)
+            for (sf_index k = 0; k < K; k++) g[k] = (SF_T)0;
         double w_total = SF_FN(column_advantages)(S, B, i, rewards, kind, c, eps, ddof, scale,
                                                   adv);
         if (w_total != 0.0)
@@ -553,29 +557,50 @@ static int SF_FN(reinforce_rows)(sf_index lo, sf_index hi, sf_index S, sf_index 
     return status;
 }
 
-int SF_FN(sf_cat_reinforce)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
-                            const double *norm, const int64_t *value,
-                            const SF_T *rewards, int kind, double c, double eps,
-                            double ddof, double scale, SF_T *grad, int n_threads)
+static int SF_FN(reinforce_any)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
+                                const double *norm, const int64_t *value,
+                                const SF_T *rewards, int kind, double c, double eps,
+                                double ddof, double scale, int fresh, SF_T *grad,
+                                int n_threads)
 {
     int status = SF_OK;
     /* every value checked first: a failed call leaves grad untouched */
     if (sf_cat_check_value(S * B, K, value) != SF_OK) return SF_ERR_VALUE;
     /* sum_s a_s (onehot(v_s) - p) = -W p + sum_s a_s onehot(v_s), W = sum_s a_s;
      * a centred baseline has W = 0 and needs no pass over the probabilities,
-     * so its work is the scatter of S * B advantages, not S * B * K */
+     * so its work is the scatter of S * B advantages, not S * B * K, and the
+     * zeroing of the B * K entries of a new gradient */
     sf_index work = sf_baseline_is_centred(kind) ? S * B : S * B * K;
+    if (fresh) work += B * K;
     if (n_threads <= 1 || work < SF_PARALLEL_MIN_WORK)
         return SF_FN(reinforce_rows)(0, B, S, B, K, logits, norm, value, rewards, kind, c,
-                                     eps, ddof, scale, grad);
+                                     eps, ddof, scale, fresh, grad);
 #pragma omp parallel num_threads(n_threads) reduction(| : status)
     {
         sf_index lo, hi;
         sf_thread_range(B, &lo, &hi);
         status |= SF_FN(reinforce_rows)(lo, hi, S, B, K, logits, norm, value, rewards, kind,
-                                        c, eps, ddof, scale, grad);
+                                        c, eps, ddof, scale, fresh, grad);
     }
     return status ? SF_ERR_NOMEM : SF_OK;
+}
+
+int SF_FN(sf_cat_reinforce)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
+                            const double *norm, const int64_t *value,
+                            const SF_T *rewards, int kind, double c, double eps,
+                            double ddof, double scale, SF_T *grad, int n_threads)
+{
+    return SF_FN(reinforce_any)(S, B, K, logits, norm, value, rewards, kind, c, eps, ddof,
+                                scale, 0, grad, n_threads);
+}
+
+int SF_FN(sf_cat_reinforce_fresh)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
+                                  const double *norm, const int64_t *value,
+                                  const SF_T *rewards, int kind, double c, double eps,
+                                  double ddof, double scale, SF_T *grad, int n_threads)
+{
+    return SF_FN(reinforce_any)(S, B, K, logits, norm, value, rewards, kind, c, eps, ddof,
+                                scale, 1, grad, n_threads);
 }
 
 int SF_FN(sf_cat_weighted_score)(sf_index S, sf_index B, sf_index K,

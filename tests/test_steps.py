@@ -93,8 +93,9 @@ def test_gaussian_step_is_the_distribution_path(dtype, family, step_class, shape
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("case", ["bernoulli-none", "bernoulli-loo", "normal-policy",
-                                  "normal-policy-constant", "diag-search", "normal-wide"])
+@pytest.mark.parametrize("case", ["categorical-none", "categorical-loo", "bernoulli-none",
+                                  "bernoulli-loo", "normal-policy", "normal-policy-constant",
+                                  "diag-search", "normal-wide"])
 def test_a_new_gradient_is_written_over_whatever_its_memory_held(dtype, threads, case):
     """A gradient the step makes is written by the kernel, not added to zeros:
     memory that held NaN just before (freed, then handed out again) must not
@@ -102,7 +103,13 @@ def test_a_new_gradient_is_written_over_whatever_its_memory_held(dtype, threads,
     (reinforce_grad, into zeros).  On 1 thread and 2; one sample per row (a
     policy batch) and several; rows of coordinates and single coordinates."""
     rng = np.random.default_rng(40)
-    if case.startswith("bernoulli"):
+    if case.startswith("categorical"):
+        # "none" adds -W p to every class of a row, "loo" (centred) only
+        # scatters the advantages into the drawn classes
+        step = CategoricalStep(3, case.split("-")[1])
+        params = (rng.normal(size=(300, 130)).astype(dtype),)
+        d = sf.Categorical(*params)
+    elif case.startswith("bernoulli"):
         step = BernoulliStep(3, case.split("-")[1])
         params = (rng.normal(size=(300, 130)).astype(dtype),)
         d = sf.Bernoulli(*params)
