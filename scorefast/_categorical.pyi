@@ -60,6 +60,7 @@ def reinforce(
     scale: float,
     out: NDArray[Any],
     n_threads: int,
+    fresh: bool = ...,
 ) -> None: ...
 def check_finite(x: NDArray[Any], name: str) -> None: ...
 def advantages(

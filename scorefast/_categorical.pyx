@@ -156,10 +156,11 @@ def score(logits, norm, value, out, int n_threads):
 
 
 def reinforce(logits, norm, value, rewards, int kind, double c, double eps, double ddof,
-              double scale, out, int n_threads):
+              double scale, out, int n_threads, bint fresh=False):
     """out[i] += sum_s a[s, i] * score(value[s, i]), a the advantages of
     rewards under baseline kind (advantages.h) times scale; kind NONE with
-    scale 1 is the plain weighted score.  Values are checked before out is
+    scale 1 is the plain weighted score.  With fresh, out is written, its
+    contents never read (a new array).  Values are checked before out is
     written.  Arrays: logits (B, K) float32 or float64, norm (B, 2) float64,
     value (S, B) int64, rewards (S, B) and out (B, K) in the logits' dtype."""
     cdef cnp.ndarray L = as_array(logits, 2, False, "logits")
@@ -173,11 +174,21 @@ def reinforce(logits, norm, value, rewards, int kind, double c, double eps, doub
     cdef const void *l = cnp.PyArray_DATA(L)
     cdef int status = SF_OK
     if S == 0 or B == 0:
+        if fresh:
+            (<cnp.ndarray> out).fill(0)
         return
     with nogil:
-        if t == F64:
+        if t == F64 and fresh:
+            status = sf_cat_reinforce_fresh_d(S, B, K, <const double *> l, nm, v,
+                                              <const double *> r, kind, c, eps, ddof, scale,
+                                              <double *> g, n_threads)
+        elif t == F64:
             status = sf_cat_reinforce_d(S, B, K, <const double *> l, nm, v, <const double *> r,
                                         kind, c, eps, ddof, scale, <double *> g, n_threads)
+        elif fresh:
+            status = sf_cat_reinforce_fresh_f(S, B, K, <const float *> l, nm, v,
+                                              <const float *> r, kind, c, eps, ddof, scale,
+                                              <float *> g, n_threads)
         else:
             status = sf_cat_reinforce_f(S, B, K, <const float *> l, nm, v, <const float *> r,
                                         kind, c, eps, ddof, scale, <float *> g, n_threads)

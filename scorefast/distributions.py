@@ -451,7 +451,8 @@ class Categorical(Distribution):
         sample_shape = self._sample_dims(value.shape)
         weights = as_weights(weights, "weights", self.dtype, self.validate)
         w = self._weights_block(weights, sample_shape)
-        out = self._grad_out(out, "out", (weights, value))
+        if out is not None:
+            out = self._grad_out(out, "out", (weights, value))
         return self._accumulate(value, w, NO_BASELINE, out)
 
     _row_weights = False
@@ -459,15 +460,21 @@ class Categorical(Distribution):
 
     def _accumulate(self, value, block, baseline, out):
         """out += sum_s a[s] * score(value[s]), a the advantages of the (S, B)
-        block under ``baseline`` = (kind, c, eps, ddof, scale)."""
+        block under ``baseline`` = (kind, c, eps, ddof, scale); with out None,
+        a new gradient, written by the kernel rather than zeroed beforehand
+        and added to (the same bits; the zeroing shared by its threads)."""
         B, K = self._rows.shape
         S = block.shape[0]
+        fresh = out is None
+        if fresh:
+            out = np.empty(self._param_shape, dtype=self.dtype)
         v = value if value.shape == (S, B) and value.flags.c_contiguous else \
             np.ascontiguousarray(value).reshape(S, B)
         # a centred baseline never reads the log-sums (no probability term)
         norm = self._norm_all if baseline[0] in _CENTRED else self._norm
         _categorical.reinforce(self._rows, norm, v, block, *baseline,
-                               out if out.ndim == 2 else out.reshape(B, K), get_num_threads())
+                               out if out.ndim == 2 else out.reshape(B, K), get_num_threads(),
+                               fresh)
         return out
 
 def _as_binary(value, dtype):
@@ -725,7 +732,8 @@ class Bernoulli(Distribution):
         sample_shape = self._sample_dims(value.shape)
         weights = as_weights(weights, "weights", self.dtype, self.validate)
         w = self._weights_block(weights, sample_shape)
-        out = self._grad_out(out, "out", (weights, value))
+        if out is not None:
+            out = self._grad_out(out, "out", (weights, value))
         return self._accumulate(value, w, NO_BASELINE, out)
 
     def _value(self, value):
@@ -733,7 +741,10 @@ class Bernoulli(Distribution):
 
     def _accumulate(self, value, block, baseline, out):
         """out += sum_s a[s] * score(value[s]), a the advantages of the (S, M)
-        block under ``baseline`` = (kind, c, eps, ddof, scale)."""
+        block under ``baseline`` = (kind, c, eps, ddof, scale); with out None,
+        into new zeros."""
+        if out is None:
+            out = self._grad_out(None, "out", ())
         N = self._flat.shape[0]
         v = np.ascontiguousarray(value).reshape(block.shape[0], N)
         _bernoulli.reinforce(self._flat, v, block, *baseline, out.reshape(-1),

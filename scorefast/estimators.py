@@ -359,7 +359,8 @@ def _fused_grad(dist, value, rewards, kind, baseline, reduction, eps, ddof, out)
     c = float(baseline) if kind == _KERNEL_BASELINES["constant"] else 0.0
     batch_size = math.prod(dist.batch_shape)
     scale = 1.0 / (S * batch_size) if reduction == "mean" and batch_size else 1.0
-    out = dist._grad_out(out, "out", (r, value))
+    if out is not None:
+        out = dist._grad_out(out, "out", (r, value))
     return dist._accumulate(value, block, (kind, c, float(eps), float(ddof), scale), out)
 
 

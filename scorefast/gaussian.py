@@ -351,7 +351,8 @@ class _Gaussian(Distribution):
         sample_shape = self._sample_dims(value.shape)
         weights = as_weights(weights, "weights", self.dtype, self.validate)
         w = self._weights_block(weights, sample_shape)
-        out = self._grad_out(out, "out", (weights, value))
+        if out is not None:
+            out = self._grad_out(out, "out", (weights, value))
         return self._accumulate(value, w, NO_BASELINE, out)
 
     def _value(self, value):
@@ -359,7 +360,10 @@ class _Gaussian(Distribution):
 
     def _accumulate(self, value, block, baseline, out):
         """out += sum_s a[s] * score(value[s]) (the pair), a the advantages of
-        the (S, M) block under ``baseline`` = (kind, c, eps, ddof, scale)."""
+        the (S, M) block under ``baseline`` = (kind, c, eps, ddof, scale); with
+        out None, into new zeros."""
+        if out is None:
+            out = self._grad_out(None, "out", ())
         S, M = block.shape
         loc, scale = self._loc2, self._scale2
         if loc.shape[0] != M:                           # rewards shared along the last batch axis

@@ -601,3 +601,42 @@ def test_sample_at_the_cumulative_boundaries(K):
     lower = np.where(got > 0, edges[cols, np.maximum(got - 1, 0)], 0.0)
     on_edge = np.minimum(np.abs(upper - inner), np.abs(lower - inner)) < 1e-12
     assert ((got == np.minimum(want, K - 1)) | on_edge).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("baseline", ["none", "loo", "group", 0.5])
+def test_a_new_gradient_is_written_over_whatever_its_memory_held(restore_threads, dtype,
+                                                                  threads, baseline):
+    """reinforce_grad and weighted_score without out= write a new array in
+    the kernel (each row zeroed as it is reached): memory that held NaN just
+    before must not show through, and the bits are those of the same call
+    adding into zeros (out=).  300 x 130 logits and 3 samples: above the
+    kernels' threshold for going parallel."""
+    sf.set_num_threads(threads)
+    rng = np.random.default_rng(50)
+    logits = random_logits(rng, (300, 130), dtype)
+    d = sf.Categorical(logits)
+    v = d.sample(3, rng=51)
+    r = rng.normal(size=v.shape).astype(dtype)
+    for _ in range(3):
+        junk = [np.full(logits.shape, np.nan, dtype) for _ in range(4)]
+        del junk
+        g = sf.reinforce_grad(d, v, r, baseline=baseline)
+        assert not np.isnan(g).any()
+        np.testing.assert_array_equal(
+            g, sf.reinforce_grad(d, v, r, baseline=baseline, out=np.zeros_like(logits)))
+        junk = [np.full(logits.shape, np.nan, dtype) for _ in range(4)]
+        del junk
+        w = d.weighted_score(v, r)
+        assert not np.isnan(w).any()
+        np.testing.assert_array_equal(w, d.weighted_score(v, r, out=np.zeros_like(logits)))
+
+
+def test_a_new_gradient_of_no_samples_is_zero():
+    d = sf.Categorical(np.zeros((4, 3)))
+    for _ in range(3):
+        junk = np.full((4, 3), np.nan)      # its memory is handed out again next
+        del junk
+        g = d.weighted_score(np.zeros((0, 4), dtype=np.int64), np.zeros((0, 4)))
+        np.testing.assert_array_equal(g, np.zeros((4, 3)))
