@@ -38,6 +38,7 @@ def reinforce(
     scale: float,
     out: NDArray[Any],
     n_threads: int,
+    fresh: bool = ...,
 ) -> None: ...
 def sample(
     logits: NDArray[Any],

@@ -122,10 +122,11 @@ def score(logits, value, out, int n_threads):
 
 
 def reinforce(logits, value, rewards, int kind, double c, double eps, double ddof,
-              double scale, out, int n_threads):
+              double scale, out, int n_threads, bint fresh=False):
     """out[m*D + d] += sum_s a[s, m] * (value[s, m*D + d] - sigmoid(logits)), a the
     advantages of rewards (S, M) under baseline kind (advantages.h) times
-    scale.  Values are checked before out is written."""
+    scale.  Values are checked before out is written; with fresh, out is
+    written, its contents never read (a new array, dropped on an error)."""
     cdef cnp.ndarray L = _logits(logits)
     cdef int t = real_type(L, "logits")
     cdef Py_ssize_t N = L.shape[0]
@@ -138,15 +139,25 @@ def reinforce(logits, value, rewards, int kind, double c, double eps, double ddo
     cdef Py_ssize_t D
     cdef int status = SF_OK
     if S == 0 or N == 0:
+        if fresh:
+            (<cnp.ndarray> out).fill(0)
         return
     if M == 0 or N % M:
         raise ValueError("rewards: rows do not divide the parameters")
     D = N // M
     with nogil:
-        if t == F64:
+        if t == F64 and fresh:
+            status = sf_bern_reinforce_fresh_d(S, M, D, <const double *> l, <const double *> v,
+                                               <const double *> r, kind, c, eps, ddof, scale,
+                                               <double *> o, n_threads)
+        elif t == F64:
             status = sf_bern_reinforce_d(S, M, D, <const double *> l, <const double *> v,
                                          <const double *> r, kind, c, eps, ddof, scale,
                                          <double *> o, n_threads)
+        elif fresh:
+            status = sf_bern_reinforce_fresh_f(S, M, D, <const float *> l, <const float *> v,
+                                               <const float *> r, kind, c, eps, ddof, scale,
+                                               <float *> o, n_threads)
         else:
             status = sf_bern_reinforce_f(S, M, D, <const float *> l, <const float *> v,
                                          <const float *> r, kind, c, eps, ddof, scale,

@@ -58,6 +58,7 @@ def reinforce(
     out_loc: NDArray[Any],
     out_log_scale: NDArray[Any],
     n_threads: int,
+    fresh: bool = ...,
 ) -> None: ...
 def pathwise(
     loc: NDArray[Any],

@@ -161,9 +161,10 @@ def score(loc, scale, x, out_loc, out_log_scale, int n_threads):
 
 
 def reinforce(loc, scale, x, rewards, int kind, double c, double eps, double ddof,
-              double factor, out_loc, out_log_scale, int n_threads):
+              double factor, out_loc, out_log_scale, int n_threads, bint fresh=False):
     """out_loc += sum_s a z / scale; out_log_scale += sum_s a (z^2 - 1), a the
-    advantages of rewards (S, M) under baseline kind times factor."""
+    advantages of rewards (S, M) under baseline kind times factor; with
+    fresh, the outputs are written, their contents never read (new arrays)."""
     cdef cnp.ndarray L = _loc(loc)
     cdef int t = real_type(L, "loc")
     cdef Py_ssize_t M = L.shape[0], D = L.shape[1]
@@ -176,13 +177,26 @@ def reinforce(loc, scale, x, rewards, int kind, double c, double eps, double ddo
     cdef const void *l = cnp.PyArray_DATA(L)
     cdef int status = SF_OK
     if S * M * D == 0:
+        if fresh:
+            (<cnp.ndarray> out_loc).fill(0)
+            (<cnp.ndarray> out_log_scale).fill(0)
         return
     with nogil:
-        if t == F64:
+        if t == F64 and fresh:
+            status = sf_gauss_reinforce_fresh_d(S, M, D, <const double *> l,
+                                                <const double *> sc, <const double *> xs,
+                                                <const double *> r, kind, c, eps, ddof, factor,
+                                                <double *> ol, <double *> os, n_threads)
+        elif t == F64:
             status = sf_gauss_reinforce_d(S, M, D, <const double *> l, <const double *> sc,
                                           <const double *> xs, <const double *> r, kind, c,
                                           eps, ddof, factor, <double *> ol, <double *> os,
                                           n_threads)
+        elif fresh:
+            status = sf_gauss_reinforce_fresh_f(S, M, D, <const float *> l,
+                                                <const float *> sc, <const float *> xs,
+                                                <const float *> r, kind, c, eps, ddof, factor,
+                                                <float *> ol, <float *> os, n_threads)
         else:
             status = sf_gauss_reinforce_f(S, M, D, <const float *> l, <const float *> sc,
                                           <const float *> xs, <const float *> r, kind, c,

@@ -742,11 +742,12 @@ class Bernoulli(Distribution):
     def _accumulate(self, value, block, baseline, out):
         """out += sum_s a[s] * score(value[s]), a the advantages of the (S, M)
         block under ``baseline`` = (kind, c, eps, ddof, scale); with out None,
-        into new zeros."""
-        if out is None:
-            out = self._grad_out(None, "out", ())
+        a new gradient, written by the kernel (not zeroed first, then added to)."""
+        fresh = out is None
+        if fresh:
+            out = np.empty(self._param_shape, dtype=self.dtype)
         N = self._flat.shape[0]
         v = np.ascontiguousarray(value).reshape(block.shape[0], N)
         _bernoulli.reinforce(self._flat, v, block, *baseline, out.reshape(-1),
-                             get_num_threads())
+                             get_num_threads(), fresh)
         return out

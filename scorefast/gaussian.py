@@ -361,9 +361,12 @@ class _Gaussian(Distribution):
     def _accumulate(self, value, block, baseline, out):
         """out += sum_s a[s] * score(value[s]) (the pair), a the advantages of
         the (S, M) block under ``baseline`` = (kind, c, eps, ddof, scale); with
-        out None, into new zeros."""
-        if out is None:
-            out = self._grad_out(None, "out", ())
+        out None, a new pair, written by the kernel (not zeroed first, then
+        added to)."""
+        fresh = out is None
+        if fresh:
+            out = (np.empty(self._param_shape, dtype=self.dtype),
+                   np.empty(self._param_shape, dtype=self.dtype))
         S, M = block.shape
         loc, scale = self._loc2, self._scale2
         if loc.shape[0] != M:                           # rewards shared along the last batch axis
@@ -373,7 +376,7 @@ class _Gaussian(Distribution):
         g_loc, g_ls = out
         _gaussian.reinforce(loc, scale, np.ascontiguousarray(value).reshape((S,) + shape), block,
                             *baseline, g_loc.reshape(shape), g_ls.reshape(shape),
-                            get_num_threads())
+                            get_num_threads(), fresh)
         return out
 
 

@@ -358,3 +358,68 @@ def test_reinforce_grad_empty_batch(dtype):
     for b in ALL_BASELINES:
         g = sf.reinforce_grad(d, v, np.zeros((4, 0)), baseline=b)
         assert g.shape == (0, 3) and g.dtype == dtype
+
+
+# -- new gradients ------------------------------------------------------------------
+def _family(name, dtype):
+    """A distribution of each family with 300 x 130 parameters (above the
+    kernels' threshold for going parallel), three samples of it and rewards
+    (one per sample and batch row)."""
+    rng = np.random.default_rng(50)
+    if name == "Categorical":
+        d = sf.Categorical(random_logits(rng, (300, 130), dtype))
+    elif name == "Bernoulli":
+        d = sf.Bernoulli(rng.normal(size=(300, 130)).astype(dtype))
+    else:
+        d = getattr(sf, name)(rng.normal(size=(300, 130)).astype(dtype),
+                              rng.uniform(0.5, 2.0, size=(300, 130)).astype(dtype))
+    v = d.sample(3, rng=51)
+    shape = v.shape[:2] if name in ("Categorical", "DiagNormal") else v.shape
+    return d, v, rng.normal(size=shape).astype(dtype)
+
+
+def _nan_junk(shape, dtype):
+    """Memory that held NaN, freed: the next arrays of the size are handed it."""
+    junk = [np.full(shape, np.nan, dtype) for _ in range(4)]
+    del junk
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("family", ["Categorical", "Bernoulli", "Normal", "DiagNormal"])
+@pytest.mark.parametrize("baseline", ["none", "loo", "group", 0.5])
+def test_a_new_gradient_is_written_over_whatever_its_memory_held(restore_threads, dtype,
+                                                                  threads, family, baseline):
+    """reinforce_grad and weighted_score without out= have the kernel write a
+    new gradient (each row zeroed as it is reached): memory that held NaN
+    just before must not show through, and the bits are those of the same
+    call adding into zeros (out=)."""
+    sf.set_num_threads(threads)
+    d, v, r = _family(family, dtype)
+    shape = (d.logits if family in ("Categorical", "Bernoulli") else d.loc).shape
+    zeros = lambda: (np.zeros(shape, dtype) if family in ("Categorical", "Bernoulli")
+                     else (np.zeros(shape, dtype), np.zeros(shape, dtype)))
+    parts = lambda g: g if isinstance(g, tuple) else (g,)
+    for _ in range(2):
+        for call in (lambda **kw: sf.reinforce_grad(d, v, r, baseline=baseline, **kw),
+                     lambda **kw: d.weighted_score(v, r, **kw)):
+            _nan_junk(shape, dtype)
+            g = call()
+            for a, b in zip(parts(g), parts(call(out=zeros()))):
+                assert not np.isnan(a).any()
+                np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("family", ["Categorical", "Bernoulli", "Normal", "DiagNormal"])
+def test_a_new_gradient_of_no_samples_is_zero(family):
+    d, v, _ = _family(family, np.float64)
+    shape = (d.logits if family in ("Categorical", "Bernoulli") else d.loc).shape
+    none = v[:0]
+    for _ in range(3):
+        _nan_junk(shape, np.float64)
+        g = d.weighted_score(none, np.zeros(none.shape[:2] if family in ("Categorical",
+                                                                           "DiagNormal")
+                                            else none.shape))
+        for part in (g if isinstance(g, tuple) else (g,)):
+            np.testing.assert_array_equal(part, np.zeros(shape))
+
