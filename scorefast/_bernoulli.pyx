@@ -121,6 +121,28 @@ def score(logits, value, out, int n_threads):
         raise ValueError("value must hold only 0 and 1")
 
 
+cdef int bern_reinforce(int t, bint fresh, sf_index S, sf_index M, sf_index D, const void *l,
+                        const void *v, const void *r, int kind, double c, double eps,
+                        double ddof, double scale, void *g, int n_threads) noexcept nogil:
+    """The reinforce kernel for the dtype t, into a new gradient (fresh) or
+    added to."""
+    if t == F64 and fresh:
+        return sf_bern_reinforce_fresh_d(S, M, D, <const double *> l, <const double *> v,
+                                         <const double *> r, kind, c, eps, ddof, scale,
+                                         <double *> g, n_threads)
+    if t == F64:
+        return sf_bern_reinforce_d(S, M, D, <const double *> l, <const double *> v,
+                                   <const double *> r, kind, c, eps, ddof, scale,
+                                   <double *> g, n_threads)
+    if fresh:
+        return sf_bern_reinforce_fresh_f(S, M, D, <const float *> l, <const float *> v,
+                                         <const float *> r, kind, c, eps, ddof, scale,
+                                         <float *> g, n_threads)
+    return sf_bern_reinforce_f(S, M, D, <const float *> l, <const float *> v,
+                               <const float *> r, kind, c, eps, ddof, scale, <float *> g,
+                               n_threads)
+
+
 def reinforce(logits, value, rewards, int kind, double c, double eps, double ddof,
               double scale, out, int n_threads, bint fresh=False):
     """out[m*D + d] += sum_s a[s, m] * (value[s, m*D + d] - sigmoid(logits)), a the
@@ -146,22 +168,8 @@ def reinforce(logits, value, rewards, int kind, double c, double eps, double ddo
         raise ValueError("rewards: rows do not divide the parameters")
     D = N // M
     with nogil:
-        if t == F64 and fresh:
-            status = sf_bern_reinforce_fresh_d(S, M, D, <const double *> l, <const double *> v,
-                                               <const double *> r, kind, c, eps, ddof, scale,
-                                               <double *> o, n_threads)
-        elif t == F64:
-            status = sf_bern_reinforce_d(S, M, D, <const double *> l, <const double *> v,
-                                         <const double *> r, kind, c, eps, ddof, scale,
-                                         <double *> o, n_threads)
-        elif fresh:
-            status = sf_bern_reinforce_fresh_f(S, M, D, <const float *> l, <const float *> v,
-                                               <const float *> r, kind, c, eps, ddof, scale,
-                                               <float *> o, n_threads)
-        else:
-            status = sf_bern_reinforce_f(S, M, D, <const float *> l, <const float *> v,
-                                         <const float *> r, kind, c, eps, ddof, scale,
-                                         <float *> o, n_threads)
+        status = bern_reinforce(t, fresh, S, M, D, l, v, r, kind, c, eps, ddof, scale, o,
+                                n_threads)
     if status != SF_OK:
         raise ValueError("value must hold only 0 and 1")
 
@@ -340,26 +348,8 @@ cdef class StepCore(StepBase):
         cdef int n_threads = step_threads()
         if S * N:
             gil = release_gil(S * N >= NOGIL_MIN_WORK)
-            if t == F64 and fresh:
-                status = sf_bern_reinforce_fresh_d(S, M, D, <const double *> l,
-                                                   <const double *> xs, <const double *> r,
-                                                   self._kind, self._c, self._eps, self._ddof,
-                                                   scale, <double *> g, n_threads)
-            elif t == F64:
-                status = sf_bern_reinforce_d(S, M, D, <const double *> l, <const double *> xs,
-                                             <const double *> r, self._kind, self._c,
-                                             self._eps, self._ddof, scale, <double *> g,
-                                             n_threads)
-            elif fresh:
-                status = sf_bern_reinforce_fresh_f(S, M, D, <const float *> l,
-                                                   <const float *> xs, <const float *> r,
-                                                   self._kind, self._c, self._eps, self._ddof,
-                                                   scale, <float *> g, n_threads)
-            else:
-                status = sf_bern_reinforce_f(S, M, D, <const float *> l, <const float *> xs,
-                                             <const float *> r, self._kind, self._c,
-                                             self._eps, self._ddof, scale, <float *> g,
-                                             n_threads)
+            status = bern_reinforce(t, fresh, S, M, D, l, xs, r, self._kind, self._c, self._eps,
+                                    self._ddof, scale, g, n_threads)
             restore_gil(gil)
             check_status(status, "the values of the last sample")
         return out

@@ -155,6 +155,25 @@ def score(logits, norm, value, out, int n_threads):
     check_status(status, "value")
 
 
+cdef int cat_reinforce(int t, bint fresh, sf_index S, sf_index B, sf_index K, const void *l,
+                       const double *nm, const int64_t *v, const void *r, int kind, double c,
+                       double eps, double ddof, double scale, void *g,
+                       int n_threads) noexcept nogil:
+    """The reinforce kernel for the dtype t, into a new gradient (fresh) or
+    added to."""
+    if t == F64 and fresh:
+        return sf_cat_reinforce_fresh_d(S, B, K, <const double *> l, nm, v, <const double *> r,
+                                        kind, c, eps, ddof, scale, <double *> g, n_threads)
+    if t == F64:
+        return sf_cat_reinforce_d(S, B, K, <const double *> l, nm, v, <const double *> r,
+                                  kind, c, eps, ddof, scale, <double *> g, n_threads)
+    if fresh:
+        return sf_cat_reinforce_fresh_f(S, B, K, <const float *> l, nm, v, <const float *> r,
+                                        kind, c, eps, ddof, scale, <float *> g, n_threads)
+    return sf_cat_reinforce_f(S, B, K, <const float *> l, nm, v, <const float *> r,
+                              kind, c, eps, ddof, scale, <float *> g, n_threads)
+
+
 def reinforce(logits, norm, value, rewards, int kind, double c, double eps, double ddof,
               double scale, out, int n_threads, bint fresh=False):
     """out[i] += sum_s a[s, i] * score(value[s, i]), a the advantages of
@@ -178,20 +197,8 @@ def reinforce(logits, norm, value, rewards, int kind, double c, double eps, doub
             (<cnp.ndarray> out).fill(0)
         return
     with nogil:
-        if t == F64 and fresh:
-            status = sf_cat_reinforce_fresh_d(S, B, K, <const double *> l, nm, v,
-                                              <const double *> r, kind, c, eps, ddof, scale,
-                                              <double *> g, n_threads)
-        elif t == F64:
-            status = sf_cat_reinforce_d(S, B, K, <const double *> l, nm, v, <const double *> r,
-                                        kind, c, eps, ddof, scale, <double *> g, n_threads)
-        elif fresh:
-            status = sf_cat_reinforce_fresh_f(S, B, K, <const float *> l, nm, v,
-                                              <const float *> r, kind, c, eps, ddof, scale,
-                                              <float *> g, n_threads)
-        else:
-            status = sf_cat_reinforce_f(S, B, K, <const float *> l, nm, v, <const float *> r,
-                                        kind, c, eps, ddof, scale, <float *> g, n_threads)
+        status = cat_reinforce(t, fresh, S, B, K, l, nm, v, r, kind, c, eps, ddof, scale, g,
+                               n_threads)
     check_status(status, "value")
 
 
@@ -479,11 +486,10 @@ cdef class StepCore(StepBase):
         # a new gradient is written by the kernel, each row zeroed in cache as
         # it is reached, rather than zeroed whole beforehand and added to
         cdef bint fresh = out is None and S * B > 0
-        if out is None:
-            if fresh:
-                out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
-            else:
-                out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+        if fresh:
+            out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+        elif out is None:
+            out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
         else:
             self._support.check_out(out, "out", L, (L, R, V), False)
         cdef double scale = 1.0 / (S * B) if self._mean and S * B else 1.0
@@ -498,26 +504,8 @@ cdef class StepCore(StepBase):
             work += B * K
         if S * B:
             gil = release_gil(work >= NOGIL_MIN_WORK)
-            if t == F64 and fresh:
-                status = sf_cat_reinforce_fresh_d(S, B, K, <const double *> l, nm, v,
-                                                  <const double *> r, self._kind, self._c,
-                                                  self._eps, self._ddof, scale, <double *> g,
-                                                  n_threads)
-            elif t == F64:
-                status = sf_cat_reinforce_d(S, B, K, <const double *> l, nm, v,
-                                            <const double *> r, self._kind, self._c,
-                                            self._eps, self._ddof, scale, <double *> g,
-                                            n_threads)
-            elif fresh:
-                status = sf_cat_reinforce_fresh_f(S, B, K, <const float *> l, nm, v,
-                                                  <const float *> r, self._kind, self._c,
-                                                  self._eps, self._ddof, scale, <float *> g,
-                                                  n_threads)
-            else:
-                status = sf_cat_reinforce_f(S, B, K, <const float *> l, nm, v,
-                                            <const float *> r, self._kind, self._c,
-                                            self._eps, self._ddof, scale, <float *> g,
-                                            n_threads)
+            status = cat_reinforce(t, fresh, S, B, K, l, nm, v, r, self._kind, self._c,
+                                   self._eps, self._ddof, scale, g, n_threads)
             restore_gil(gil)
             check_status(status, "the sampled actions (a row of logits was invalid)")
         return out

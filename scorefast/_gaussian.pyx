@@ -182,26 +182,8 @@ def reinforce(loc, scale, x, rewards, int kind, double c, double eps, double ddo
             (<cnp.ndarray> out_log_scale).fill(0)
         return
     with nogil:
-        if t == F64 and fresh:
-            status = sf_gauss_reinforce_fresh_d(S, M, D, <const double *> l,
-                                                <const double *> sc, <const double *> xs,
-                                                <const double *> r, kind, c, eps, ddof, factor,
-                                                <double *> ol, <double *> os, n_threads)
-        elif t == F64:
-            status = sf_gauss_reinforce_d(S, M, D, <const double *> l, <const double *> sc,
-                                          <const double *> xs, <const double *> r, kind, c,
-                                          eps, ddof, factor, <double *> ol, <double *> os,
-                                          n_threads)
-        elif fresh:
-            status = sf_gauss_reinforce_fresh_f(S, M, D, <const float *> l,
-                                                <const float *> sc, <const float *> xs,
-                                                <const float *> r, kind, c, eps, ddof, factor,
-                                                <float *> ol, <float *> os, n_threads)
-        else:
-            status = sf_gauss_reinforce_f(S, M, D, <const float *> l, <const float *> sc,
-                                          <const float *> xs, <const float *> r, kind, c,
-                                          eps, ddof, factor, <float *> ol, <float *> os,
-                                          n_threads)
+        status = gauss_reinforce(t, fresh, False, S, M, D, l, sc, xs, r, kind, c, eps, ddof,
+                                 factor, ol, os, n_threads)
     check_status(status, "value")
 
 
