@@ -192,7 +192,7 @@ def _c1_rewards(R, a):
 #: costs the least of the NumPy forms at every size here (for a 16 x 8 batch,
 #: half of einsum's call), else einsum
 _last_axis_dot = getattr(np, "vecdot", None) or (
-    lambda a, b: np.einsum("...d,...d->...", a, b))
+    lambda a, b, out=None: np.einsum("...d,...d->...", a, b, out=out))
 
 
 def _b1_rewards(R, x):
@@ -200,10 +200,34 @@ def _b1_rewards(R, x):
     return _last_axis_dot(x, R)
 
 
+#: elements of ``x - 1`` the fitness forms at a time (512 KiB of float64)
+_FITNESS_BLOCK = 1 << 16
+
+
 def _g1_fitness(x):
-    """``f[n] = -sum_d (x[n, d] - 1)**2`` (N,), in the dtype of x."""
-    t = x - x.dtype.type(1)
-    return -_last_axis_dot(t, t)
+    """``f[n] = -sum_d (x[n, d] - 1)**2`` (N,), in the dtype of x.
+
+    ``x - 1`` is formed a block of rows at a time in one buffer that stays in
+    cache, not as an array of x's size (G1 large: 64 MB of new memory, whose
+    page faults made the objective cost a third of a NumPy-based step; the
+    fused peers form none). Each row's sum is the same either way."""
+    if x.size <= _FITNESS_BLOCK:
+        t = x - x.dtype.type(1)
+        return -_last_axis_dot(t, t)
+    one = x.dtype.type(1)
+    D = x.shape[-1]
+    step = max(1, _FITNESS_BLOCK // max(D, 1))
+    rows = x.reshape(-1, D)
+    n = rows.shape[0]
+    f = np.empty(n, x.dtype)
+    buf = np.empty((step, D), x.dtype)
+    for i in range(0, n, step):
+        block = rows[i:i + step]
+        t = buf[:block.shape[0]]
+        np.subtract(block, one, out=t)
+        _last_axis_dot(t, t, out=f[i:i + step])
+    np.negative(f, out=f)
+    return f.reshape(x.shape[:-1])
 
 
 # -- C1 peers ---------------------------------------------------------------------

@@ -66,6 +66,27 @@ def test_c1_inputs_are_fixed():
     np.testing.assert_array_equal(f["L"], a["L"].astype(np.float32))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(16, 8), (300, 1000), (70_000, 1), (1, 70_000),
+                                   (3, 5, 30_000), (2 * 65_536 + 3, 1)])
+def test_g1_fitness_is_minus_the_squared_distance_to_one(shape, dtype):
+    """The objective, formed a block of rows at a time above a block's size,
+    has the bits of -sum_d (x - 1)^2 formed at once, whole and partial blocks
+    alike; it is -sum_d (x - 1)^2 to round-off: a rounding each for x - 1
+    (doubled by the square), the square and each of the D - 1 additions."""
+    x = np.random.default_rng(5).standard_normal(shape).astype(dtype)
+    f = _workloads._g1_fitness(x)
+    t = x - dtype(1)
+    assert f.dtype == dtype and f.shape == shape[:-1]
+    np.testing.assert_array_equal(f, -_workloads._last_axis_dot(t, t))
+    exact = -np.square(x.astype(np.float64) - 1).sum(axis=-1)
+    np.testing.assert_allclose(f, exact, rtol=(shape[-1] + 2) * np.finfo(dtype).eps)
+    strided = x[..., ::2]
+    np.testing.assert_array_equal(_workloads._g1_fitness(strided),
+                                  -_workloads._last_axis_dot(strided - dtype(1),
+                                                             strided - dtype(1)))
+
+
 @pytest.mark.parametrize("workload", ["B1", "G1", "G1-antithetic", "P1"])
 def test_inputs_have_the_documented_shapes(workload):
     w = _workloads.get_workload(workload)
