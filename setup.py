@@ -108,7 +108,7 @@ C_SOURCES = {
     "_categorical": ["categorical.c", "threads.c", "sf_math.c", "advantages.c"],
     "_bernoulli": ["bernoulli.c", "advantages.c"],
     "_gaussian": ["gaussian.c", "advantages.c"],
-    "_step": [],
+    "_step": ["output_cache.c"],
 }
 # The cimportable C API: scorefast/capi.pxd and capi.pyx, generated from
 # _ckernels.pxd (every kernel as a cdef function), built over every C source.

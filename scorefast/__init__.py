@@ -10,7 +10,7 @@ numpy's own Generator, log-probabilities, scores and baseline-corrected
 gradient sums.
 """
 from scorefast._version import __version__
-from scorefast._config import get_num_threads, set_num_threads
+from scorefast._config import get_num_threads, get_output_cache, set_num_threads, set_output_cache
 from scorefast._include import get_include
 from scorefast.distributions import Bernoulli, Categorical, Distribution
 from scorefast.gaussian import DiagNormal, Normal, pathwise_grad
@@ -40,6 +40,8 @@ __all__ = [
     "nes_utilities",
     "get_num_threads",
     "set_num_threads",
+    "get_output_cache",
+    "set_output_cache",
     "get_include",
     "GradientAccumulator",
     "block_rng",

@@ -6,6 +6,8 @@ from scorefast.steps import CategoricalStep as CategoricalStep
 from scorefast.steps import DiagNormalStep as DiagNormalStep
 from scorefast.steps import NormalStep as NormalStep
 from scorefast._config import set_num_threads as set_num_threads
+from scorefast._config import get_output_cache as get_output_cache
+from scorefast._config import set_output_cache as set_output_cache
 from scorefast._include import get_include as get_include
 from scorefast._version import __version__ as __version__
 from scorefast.distributions import Bernoulli as Bernoulli
@@ -41,6 +43,8 @@ __all__ = [
     "nes_utilities",
     "get_num_threads",
     "set_num_threads",
+    "get_output_cache",
+    "set_output_cache",
     "get_include",
     "GradientAccumulator",
     "block_rng",

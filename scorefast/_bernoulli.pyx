@@ -11,7 +11,7 @@ cimport cython
 cimport numpy as cnp
 from numpy.random cimport bitgen_t
 from scorefast._ckernels cimport *
-from scorefast._step cimport StepBase, step_threads
+from scorefast._step cimport StepBase, new_output, step_threads
 from scorefast._common cimport (check_status, draw_key, draw_key_locked, fill_uniform,
                                 as_array, real_type, data1, data2, opt_data2,
                                 NOGIL_MIN_WORK, PyThreadState, release_gil, restore_gil,
@@ -336,7 +336,7 @@ cdef class StepCore(StepBase):
         # are checked first
         cdef bint fresh = out is None and S * N > 0
         if fresh:
-            out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+            out = new_output(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t)
         elif out is None:
             out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
         else:

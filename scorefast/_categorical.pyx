@@ -14,7 +14,7 @@ from libc.stdlib cimport malloc, free
 cimport cython
 cimport numpy as cnp
 from scorefast._ckernels cimport *
-from scorefast._step cimport StepBase, step_threads
+from scorefast._step cimport StepBase, new_output, step_threads
 from numpy.random cimport bitgen_t
 from scorefast._common cimport (check_status, fill_uniform_locked, get_bitgen, as_array,
                                 real_type, data_of, data1, data2, opt_data2, NOGIL_MIN_WORK,
@@ -487,7 +487,7 @@ cdef class StepCore(StepBase):
         # it is reached, rather than zeroed whole beforehand and added to
         cdef bint fresh = out is None and S * B > 0
         if fresh:
-            out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+            out = new_output(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t)
         elif out is None:
             out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
         else:

@@ -1,13 +1,13 @@
-"""Thread count used by the compiled kernels.
+"""Thread count used by the compiled kernels, and the output cache.
 
-Results never depend on it: every kernel splits work by batch rows, and each
-row is computed in a fixed order by one thread.
+Results never depend on the thread count: every kernel splits work by batch
+rows, and each row is computed in a fixed order by one thread.
 """
 import os
 
 from scorefast import _categorical, _step
 
-__all__ = ["get_num_threads", "set_num_threads"]
+__all__ = ["get_num_threads", "set_num_threads", "get_output_cache", "set_output_cache"]
 
 
 def _default_threads():
@@ -89,3 +89,82 @@ def set_num_threads(n):
 
 
 _publish()
+
+
+#: the output cache's limit when neither set_output_cache nor the environment
+#: says otherwise
+DEFAULT_OUTPUT_CACHE = 256 << 20
+
+
+def _default_output_cache():
+    env = os.environ.get("SCOREFAST_OUTPUT_CACHE_MB")
+    if env:
+        try:
+            mb = int(env)
+        except ValueError:
+            raise ValueError("SCOREFAST_OUTPUT_CACHE_MB must be a non-negative integer, "
+                             f"got {env!r}") from None
+        if mb < 0:
+            raise ValueError("SCOREFAST_OUTPUT_CACHE_MB must be a non-negative integer, "
+                             f"got {env!r}")
+        return mb << 20
+    return DEFAULT_OUTPUT_CACHE
+
+
+_output_cache = _default_output_cache()
+
+
+def get_output_cache():
+    """The most bytes of freed outputs scorefast keeps for reuse (0: none).
+
+    Returns
+    -------
+    int
+        The limit set by :func:`set_output_cache`, else the default read when
+        scorefast was imported: ``SCOREFAST_OUTPUT_CACHE_MB`` megabytes, else
+        ``DEFAULT_OUTPUT_CACHE`` (256 MiB).
+    """
+    return _output_cache
+
+
+def set_output_cache(max_bytes):
+    """Set the most bytes of freed outputs kept for reuse; returns the previous limit.
+
+    The new arrays a step returns of 1 MiB or more (its draws and
+    log-probabilities, a new gradient) are allocated through scorefast's
+    output cache. When such an array is freed, its memory is kept, up to
+    this many bytes (at most 16 blocks, the oldest given back first), and
+    the next output of about its size reuses it: memory the process already
+    has is written without the page faults and the zeroing of new memory,
+    which for tens of megabytes cost as much as the kernels. The arrays are
+    ordinary ndarrays. Nothing is kept while an output is alive.
+
+    Parameters
+    ----------
+    max_bytes : int or None
+        A non-negative integer; 0 turns the cache off and frees what it holds,
+        a smaller limit frees the oldest blocks down to it. ``None`` restores
+        the default (``SCOREFAST_OUTPUT_CACHE_MB``, else 256 MiB).
+
+    Returns
+    -------
+    int
+        The limit before this call.
+    """
+    global _output_cache
+    previous = _output_cache
+    if max_bytes is None:
+        n = _default_output_cache()
+    else:
+        if isinstance(max_bytes, bool) or not hasattr(max_bytes, "__index__"):
+            raise TypeError(f"max_bytes must be a non-negative integer, got "
+                            f"{type(max_bytes).__name__}")
+        n = int(max_bytes.__index__())
+        if n < 0:
+            raise ValueError(f"max_bytes must be a non-negative integer, got {n}")
+    _step._set_output_cache(n)
+    _output_cache = n
+    return previous
+
+
+_step._set_output_cache(_output_cache)

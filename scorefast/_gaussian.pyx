@@ -10,7 +10,7 @@ cimport cython
 cimport numpy as cnp
 import numpy as np
 from scorefast._ckernels cimport *
-from scorefast._step cimport StepBase, step_threads
+from scorefast._step cimport StepBase, new_output, step_threads
 from numpy.random cimport bitgen_t
 from scorefast._common cimport (check_status, draw_key, draw_key_locked, as_array,
                                 real_type, data1, data2, opt_data2, data3, NOGIL_MIN_WORK,
@@ -478,8 +478,8 @@ cdef class StepCore(StepBase):
         # (with no samples they are the zeros of an empty sum)
         cdef bint fresh = out is None and S * M * D > 0
         if fresh:
-            g_loc = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
-            g_log_scale = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
+            g_loc = new_output(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t)
+            g_log_scale = new_output(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t)
             out = (g_loc, g_log_scale)
         elif out is None:
             g_loc = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)

@@ -23,3 +23,4 @@ cdef class StepBase:
 
 
 cdef int step_threads() noexcept nogil
+cdef object new_output(int nd, cnp.npy_intp *dims, int t)

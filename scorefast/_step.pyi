@@ -7,10 +7,13 @@ from typing import Any
 
 from typing_extensions import disjoint_base
 
-#: the C functions other compiled modules cimport (step_threads)
+#: the C functions other compiled modules cimport (step_threads, new_output)
 __pyx_capi__: dict[str, Any]
 
 def _set_step_threads(n: int) -> None: ...
+def _set_output_cache(max_bytes: int) -> None: ...
+def _output_cache_state() -> tuple[int, int, int]: ...
+def _new_output(shape: tuple[int, ...], dtype: Any, zeros: bool = ...) -> Any: ...
 
 @disjoint_base
 class StepBase:

@@ -2,11 +2,83 @@
 step is made with, the bit generator it draws from, and the thread count."""
 cimport cython
 cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_New
 from numpy.random cimport bitgen_t
 from numpy.random import Generator as _Generator
 from scorefast._common cimport get_bitgen
 
 cnp.import_array()
+
+cdef extern from *:
+    """
+    #include "output_cache.h"
+    /* numpy's allocator interface (NEP 49) over the output cache */
+    static PyDataMem_Handler sf_cache_handler = {
+        "scorefast_output_cache", 1,
+        {NULL, sf_cache_malloc, sf_cache_calloc, sf_cache_realloc, sf_cache_free}};
+    """
+    cnp.PyDataMem_Handler sf_cache_handler
+    size_t SF_CACHE_MIN_BYTES
+    void sf_cache_set_limit(size_t bytes) nogil
+    size_t sf_cache_limit() nogil
+    size_t sf_cache_held() nogil
+    size_t sf_cache_blocks() nogil
+
+#: numpy's handle on the output cache: a capsule of the static handler, which
+#: every array allocated through it keeps a reference to
+cdef object _cache_handler = PyCapsule_New(<void *> &sf_cache_handler, "mem_handler", NULL)
+#: whether the cache may hold blocks (its limit is not 0), read without its lock
+cdef bint _cache_on = False
+
+
+def _set_output_cache(size_t max_bytes):
+    """Set the most bytes of freed outputs the cache holds (0: none, and
+    frees what it holds); scorefast._config keeps it."""
+    global _cache_on
+    sf_cache_set_limit(max_bytes)
+    _cache_on = max_bytes > 0
+
+
+def _output_cache_state():
+    """The cache's limit, the bytes it holds and the number of blocks."""
+    return sf_cache_limit(), sf_cache_held(), sf_cache_blocks()
+
+
+cdef object new_output(int nd, cnp.npy_intp *dims, int t):
+    """A new C-contiguous array of nd dimensions dims and type t, its memory
+    uninitialised: taken from the output cache (or new, and given back to the
+    cache when the array is freed) for SF_CACHE_MIN_BYTES or more while the
+    cache is on, else numpy's own."""
+    cdef cnp.npy_intp n = cnp.PyArray_MultiplyList(dims, nd)
+    if not _cache_on or <size_t> n * 8 < SF_CACHE_MIN_BYTES:
+        return cnp.PyArray_EMPTY(nd, dims, t, 0)
+    cdef cnp.dtype descr = cnp.PyArray_DescrFromType(t)
+    if <size_t> n * <size_t> descr.itemsize < SF_CACHE_MIN_BYTES:
+        return cnp.PyArray_EMPTY(nd, dims, t, 0)
+    previous = cnp.PyDataMem_SetHandler(_cache_handler)
+    try:
+        return cnp.PyArray_EMPTY(nd, dims, t, 0)
+    finally:
+        cnp.PyDataMem_SetHandler(previous)
+
+
+def _new_output(shape, dtype, bint zeros=False):
+    """new_output for a shape and dtype, or with zeros its memory zeroed
+    through the cache's calloc (the tests' way in)."""
+    cdef cnp.dtype descr = cnp.dtype(dtype)
+    cdef tuple dims_t = tuple(shape)
+    cdef cnp.npy_intp dims[32]
+    if len(dims_t) > 32:
+        raise ValueError("at most 32 dimensions")
+    for j in range(len(dims_t)):
+        dims[j] = dims_t[j]
+    if not zeros:
+        return new_output(len(dims_t), dims, descr.type_num)
+    previous = cnp.PyDataMem_SetHandler(_cache_handler)
+    try:
+        return cnp.PyArray_ZEROS(len(dims_t), dims, descr.type_num, 0)
+    finally:
+        cnp.PyDataMem_SetHandler(previous)
 
 #: the kernels' thread count for the steps, kept equal to
 #: scorefast.get_num_threads() by scorefast._config
@@ -87,8 +159,7 @@ cdef class StepBase:
         share memory with none of the inputs (C-contiguous arrays) nor with
         each other; support.check_sample_out says why they do not."""
         if out is None:
-            return (cnp.PyArray_EMPTY(nd, dims, t_value, 0),
-                    cnp.PyArray_EMPTY(nd_log_prob, dims, t_log_prob, 0))
+            return (new_output(nd, dims, t_value), new_output(nd_log_prob, dims, t_log_prob))
         cdef bint ok = (isinstance(out, tuple) and len(<tuple> out) == 2 and
                         _takes((<tuple> out)[0], nd, dims, t_value) and
                         _takes((<tuple> out)[1], nd_log_prob, dims, t_log_prob))
