@@ -10,15 +10,14 @@
 #include <unistd.h>
 #endif
 
-#if defined(__GNUC__) || defined(__clang__)
-#define SF_CACHE_ATOMICS 1
-static char cache_lock_flag;
-static void cache_lock(void)
-{
-    while (__atomic_test_and_set(&cache_lock_flag, __ATOMIC_ACQUIRE))
-        ;
-}
-static void cache_unlock(void) { __atomic_clear(&cache_lock_flag, __ATOMIC_RELEASE); }
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define SF_CACHE_LOCKS 1
+/* a mutex, not a spin lock: a holder descheduled with more threads than
+ * cores would otherwise have the others spin out their time slices */
+static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
+static void cache_lock(void) { pthread_mutex_lock(&cache_mutex); }
+static void cache_unlock(void) { pthread_mutex_unlock(&cache_mutex); }
 #else
 static void cache_lock(void) {}
 static void cache_unlock(void) {}
@@ -164,7 +163,7 @@ void sf_cache_free(void *ctx, void *ptr, size_t size)
     (void)ctx;
     (void)size;             /* the header's capacity is the block's size */
     if (!ptr) return;
-#ifdef SF_CACHE_ATOMICS
+#ifdef SF_CACHE_LOCKS
     void *gone[SF_CACHE_SLOTS + 1];
     size_t n_gone = 0;
     size_t cap = *header_cap(ptr);

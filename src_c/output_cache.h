@@ -11,9 +11,9 @@
  * The functions have the signatures of numpy's PyDataMem_Handler (NEP 49),
  * whose free is told the size; a block carries its capacity in a header of
  * SF_CACHE_HEADER bytes before the memory handed out, which keeps 64-byte
- * alignment.  Thread safe: the cache's slots are guarded by a spin lock held
- * for a few loads and stores, never across an allocation.  Without GCC's
- * atomic builtins the cache holds nothing (every free is a free).
+ * alignment.  Thread safe: the cache's slots are guarded by a mutex held for
+ * a few loads and stores, never across an allocation or a free.  Where there
+ * are no POSIX threads the cache holds nothing (every free is a free).
  */
 #ifndef SF_OUTPUT_CACHE_H
 #define SF_OUTPUT_CACHE_H
