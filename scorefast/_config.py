@@ -3,7 +3,10 @@
 Results never depend on the thread count: every kernel splits work by batch
 rows, and each row is computed in a fixed order by one thread.
 """
+import math
 import os
+
+import numpy as np
 
 from scorefast import _categorical, _step
 
@@ -130,9 +133,9 @@ def get_output_cache():
 def set_output_cache(max_bytes):
     """Set the most bytes of freed outputs kept for reuse; returns the previous limit.
 
-    The new arrays a step returns of 1 MiB or more (its draws and
-    log-probabilities, a new gradient) are allocated through scorefast's
-    output cache. When such an array is freed, its memory is kept, up to
+    The new arrays of 1 MiB or more that scorefast returns (the draws and
+    log-probabilities of a step or a distribution, a new gradient) are
+    allocated through its output cache. When such an array is freed, its memory is kept, up to
     this many bytes (at most 16 blocks, the oldest given back first), and
     the next output of about its size reuses it: memory the process already
     has is written without the page faults and the zeroing of new memory,
@@ -168,3 +171,16 @@ def set_output_cache(max_bytes):
 
 
 _step._set_output_cache(_output_cache)
+
+#: outputs of at least this many bytes go through the output cache (as the
+#: compiled steps' own, SF_CACHE_MIN_BYTES)
+_CACHE_MIN_BYTES = 1 << 20
+
+
+def new_output(shape, dtype):
+    """A new uninitialised array for an output, as ``np.empty(shape, dtype)``:
+    through the output cache when it takes 1 MiB or more and the cache is on."""
+    dtype = np.dtype(dtype)
+    if not _output_cache or math.prod(shape) * dtype.itemsize < _CACHE_MIN_BYTES:
+        return np.empty(shape, dtype)
+    return _step._new_output(shape, dtype)

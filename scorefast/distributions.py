@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from scorefast import _bernoulli, _categorical
-from scorefast._config import get_num_threads
+from scorefast._config import get_num_threads, new_output
 from scorefast._validation import aligned, as_generator, as_params, as_sample_shape, as_value, as_weights
 
 __all__ = ["Distribution", "Categorical", "Bernoulli"]
@@ -354,8 +354,8 @@ class Categorical(Distribution):
         sample_shape = as_sample_shape(sample_shape)
         gen = as_generator(rng)
         shape = sample_shape + self.batch_shape
-        out = np.empty(shape, dtype=np.int64)
-        logp = np.empty(shape, dtype=self.dtype) if with_log_prob else None
+        out = new_output(shape, np.int64)
+        logp = new_output(shape, self.dtype) if with_log_prob else None
         if len(sample_shape) == 1 and len(shape) == 2:
             out2, logp2 = out, logp                     # already (S, B)
         else:
@@ -467,7 +467,7 @@ class Categorical(Distribution):
         S = block.shape[0]
         fresh = out is None
         if fresh:
-            out = np.empty(self._param_shape, dtype=self.dtype)
+            out = new_output(self._param_shape, self.dtype)
         v = value if value.shape == (S, B) and value.flags.c_contiguous else \
             np.ascontiguousarray(value).reshape(S, B)
         # a centred baseline never reads the log-sums (no probability term)
@@ -626,8 +626,8 @@ class Bernoulli(Distribution):
         sample_shape = as_sample_shape(sample_shape)
         gen = as_generator(rng)
         shape = sample_shape + self.batch_shape
-        out = np.empty(shape, dtype=self.dtype)
-        lp = np.empty(shape, dtype=self.dtype) if with_log_prob else None
+        out = new_output(shape, self.dtype)
+        lp = new_output(shape, self.dtype) if with_log_prob else None
         N = self._flat.shape[0]
         S = math.prod(sample_shape)
         _bernoulli.sample(self._flat, out.reshape(S, N),
@@ -745,7 +745,7 @@ class Bernoulli(Distribution):
         a new gradient, written by the kernel (not zeroed first, then added to)."""
         fresh = out is None
         if fresh:
-            out = np.empty(self._param_shape, dtype=self.dtype)
+            out = new_output(self._param_shape, self.dtype)
         N = self._flat.shape[0]
         v = np.ascontiguousarray(value).reshape(block.shape[0], N)
         _bernoulli.reinforce(self._flat, v, block, *baseline, out.reshape(-1),

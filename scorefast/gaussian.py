@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from scorefast import _gaussian
-from scorefast._config import get_num_threads
+from scorefast._config import get_num_threads, new_output
 from scorefast._categorical import check_finite
 from scorefast._validation import (aligned, as_generator, as_params, as_sample_shape, as_weights,
                                    is_float32)
@@ -221,8 +221,8 @@ class _Gaussian(Distribution):
         M, D = self._loc2.shape
         S = math.prod(sample_shape)
         if method == "fast":
-            x = np.empty(shape, dtype=self.dtype)
-            lp = np.empty(sample_shape + self.batch_shape, dtype=self.dtype) \
+            x = new_output(shape, self.dtype)
+            lp = new_output(sample_shape + self.batch_shape, self.dtype) \
                 if with_log_prob else None
             # rows s and s + S/2 of the flattened samples are mirrored: with
             # sample_shape (S0, ...), exactly the halves of the leading dimension
@@ -365,8 +365,8 @@ class _Gaussian(Distribution):
         added to)."""
         fresh = out is None
         if fresh:
-            out = (np.empty(self._param_shape, dtype=self.dtype),
-                   np.empty(self._param_shape, dtype=self.dtype))
+            out = (new_output(self._param_shape, self.dtype),
+                   new_output(self._param_shape, self.dtype))
         S, M = block.shape
         loc, scale = self._loc2, self._scale2
         if loc.shape[0] != M:                           # rewards shared along the last batch axis

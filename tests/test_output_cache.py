@@ -178,6 +178,35 @@ def test_steps_give_the_same_bits_with_the_cache_on_and_off(threads):
         sf.set_num_threads(previous)
 
 
+def _distributions_large():
+    """A distribution of each family with outputs of several MiB, and rewards."""
+    rng = np.random.default_rng(4)
+    L = rng.standard_normal((512, 640))
+    loc, scale = rng.standard_normal((4096, 64)), rng.uniform(0.5, 2, (4096, 64))
+    return [(sf.Categorical(L), lambda a: L.take(a % 7)),
+            (sf.Bernoulli(L), lambda x: x.sum(-1, keepdims=True)),
+            (sf.Normal(loc, scale), lambda x: x ** 2),
+            (sf.DiagNormal(loc, scale), lambda x: -np.square(x).sum(-1))]
+
+
+def test_distributions_outputs_go_through_the_cache_with_the_same_bits():
+    """A distribution's large draws, log-probabilities and new gradients are
+    the cache's (its small ones numpy's), with the bits of the cache off."""
+    for d, reward in _distributions_large():
+        sf.set_output_cache(0)
+        x0, lp0 = d.sample_and_log_prob(4, rng=7)
+        g0 = sf.reinforce_grad(d, x0, reward(x0), baseline="loo")
+        sf.set_output_cache(None)
+        x1, lp1 = d.sample_and_log_prob(4, rng=7)
+        g1 = sf.reinforce_grad(d, x1, reward(x1), baseline="loo")
+        pairs = list(zip((x0, lp0) + (g0 if isinstance(g0, tuple) else (g0,)),
+                         (x1, lp1) + (g1 if isinstance(g1, tuple) else (g1,))))
+        assert len(pairs) in (3, 4)
+        for a, b in pairs:
+            np.testing.assert_array_equal(a, b)
+            assert (handler_name(b) == "scorefast_output_cache") == (b.nbytes >= MIB)
+
+
 def test_many_threads_never_share_a_block():
     """Threads that allocate, fill with their own pattern, check and free
     outputs of several sizes at once: no block is handed to two of them."""
