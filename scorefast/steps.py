@@ -17,11 +17,13 @@ n_samples, rng)`` returns, draw for draw, and ``grad(rewards)`` what
 returns for those draws, bit for bit; the step saves the per-call work
 of that path (a distribution object, the checks of the value it drew
 itself), which is most of the cost for a small batch. Every output is a
-new array unless ``out=`` is given: ``sample(..., out=(value, log_prob))``
-writes into the caller's two arrays (of the shapes and dtypes it returns),
-which a training loop can keep from one iteration to the next, saving a
-large batch the page faults of new memory at every call;
-``grad(..., out=)`` accumulates into the caller's array.
+new array unless ``out=`` is given (one of 1 MiB or more reuses the memory
+of earlier outputs the caller has dropped: scorefast.set_output_cache):
+``sample(..., out=(value, log_prob))`` writes into the caller's two arrays
+(of the shapes and dtypes it returns), which a training loop can keep from
+one iteration to the next, saving a large batch the page faults of new
+memory at every call; ``grad(..., out=)`` accumulates into the caller's
+array.
 
 A step keeps the parameters it sampled from, the draws and the row
 normalisers until the next ``sample``; ``grad`` reads them, so the
