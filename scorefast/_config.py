@@ -13,19 +13,25 @@ from scorefast import _categorical, _step
 __all__ = ["get_num_threads", "set_num_threads", "get_output_cache", "set_output_cache"]
 
 
+def _env_int(name, lo, hi, what):
+    """The integer the environment variable ``name`` holds (None when it is
+    unset or empty); a ValueError naming it unless it is an integer in
+    [lo, hi], ``what`` saying which."""
+    env = os.environ.get(name)
+    if not env:
+        return None
+    try:
+        n = int(env)
+    except ValueError:
+        n = None
+    if n is None or not lo <= n <= hi:
+        raise ValueError(f"{name} must be {what}, got {env!r}")
+    return n
+
+
 def _default_threads():
-    env = os.environ.get("SCOREFAST_NUM_THREADS")
-    if env:
-        try:
-            n = int(env)
-        except ValueError:
-            raise ValueError(
-                f"SCOREFAST_NUM_THREADS must be a positive integer, got {env!r}") from None
-        if not 1 <= n <= 1024:
-            raise ValueError("SCOREFAST_NUM_THREADS must be an integer from 1 to 1024, "
-                             f"got {env!r}")
-        return n
-    return max(1, _categorical.max_threads())
+    n = _env_int("SCOREFAST_NUM_THREADS", 1, 1024, "an integer from 1 to 1024")
+    return n if n is not None else max(1, _categorical.max_threads())
 
 
 #: the most threads the kernels may be asked for: OpenMP aborts the process
@@ -100,18 +106,8 @@ DEFAULT_OUTPUT_CACHE = 256 << 20
 
 
 def _default_output_cache():
-    env = os.environ.get("SCOREFAST_OUTPUT_CACHE_MB")
-    if env:
-        try:
-            mb = int(env)
-        except ValueError:
-            raise ValueError("SCOREFAST_OUTPUT_CACHE_MB must be a non-negative integer, "
-                             f"got {env!r}") from None
-        if mb < 0:
-            raise ValueError("SCOREFAST_OUTPUT_CACHE_MB must be a non-negative integer, "
-                             f"got {env!r}")
-        return mb << 20
-    return DEFAULT_OUTPUT_CACHE
+    mb = _env_int("SCOREFAST_OUTPUT_CACHE_MB", 0, 1 << 40, "a non-negative integer")
+    return mb << 20 if mb is not None else DEFAULT_OUTPUT_CACHE
 
 
 _output_cache = _default_output_cache()
