@@ -23,6 +23,7 @@ cdef extern from *:
     size_t sf_cache_limit() nogil
     size_t sf_cache_held() nogil
     size_t sf_cache_blocks() nogil
+    void sf_cache_hold_lock(double seconds) nogil
 
 #: numpy's handle on the output cache: a capsule of the static handler, which
 #: every array allocated through it keeps a reference to
@@ -42,6 +43,13 @@ def _set_output_cache(size_t max_bytes):
 def _output_cache_state():
     """The cache's limit, the bytes it holds and the number of blocks."""
     return sf_cache_limit(), sf_cache_held(), sf_cache_blocks()
+
+
+def _hold_output_cache_lock(double seconds):
+    """Hold the cache's lock for that long, the GIL released (the tests' way
+    to fork while another thread holds it)."""
+    with nogil:
+        sf_cache_hold_lock(seconds)
 
 
 cdef object new_output(int nd, cnp.npy_intp *dims, int t):

@@ -18,9 +18,17 @@
 static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
 static void cache_lock(void) { pthread_mutex_lock(&cache_mutex); }
 static void cache_unlock(void) { pthread_mutex_unlock(&cache_mutex); }
+/* fork() copies the mutex as it is: taken around it (as the C library does
+ * its own allocator's locks), so that a child of a process in which another
+ * thread held it is not left with a lock nobody will release */
+static pthread_once_t cache_atfork_once = PTHREAD_ONCE_INIT;
+static void cache_atfork(void) { pthread_atfork(cache_lock, cache_unlock, cache_unlock); }
+#define SF_CACHE_ATFORK() pthread_once(&cache_atfork_once, cache_atfork)
+#include <time.h>
 #else
 static void cache_lock(void) {}
 static void cache_unlock(void) {}
+#define SF_CACHE_ATFORK() ((void)0)
 #endif
 
 typedef struct {
@@ -82,6 +90,7 @@ void sf_cache_set_limit(size_t bytes)
 {
     void *gone[SF_CACHE_SLOTS];
     size_t n_gone = 0;
+    SF_CACHE_ATFORK();
     cache_lock();
     limit = bytes;
     while (n_slots > 0 && held > limit) gone[n_gone++] = evict_oldest();
@@ -182,4 +191,17 @@ void sf_cache_free(void *ctx, void *ptr, size_t size)
     for (size_t i = 0; i < n_gone; i++) block_release(gone[i]);
 #endif
     block_release(ptr);
+}
+
+void sf_cache_hold_lock(double seconds)
+{
+    SF_CACHE_ATFORK();
+    cache_lock();
+#ifdef SF_CACHE_LOCKS
+    struct timespec ts;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);
+#endif
+    cache_unlock();
 }

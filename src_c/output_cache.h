@@ -34,6 +34,9 @@ size_t sf_cache_limit(void);
 size_t sf_cache_held(void);
 size_t sf_cache_blocks(void);
 
+/* For the tests: hold the cache's lock for that many seconds. */
+void sf_cache_hold_lock(double seconds);
+
 void *sf_cache_malloc(void *ctx, size_t size);
 void *sf_cache_calloc(void *ctx, size_t nelem, size_t elsize);
 void *sf_cache_realloc(void *ctx, void *ptr, size_t new_size);

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -234,6 +235,42 @@ def test_many_threads_never_share_a_block():
     assert not errors
     nbytes, blocks = held()
     assert nbytes <= sf.get_output_cache() and blocks <= 16
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+# the child runs no JAX (imported by other tests) and ends with os._exit
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
+def test_a_child_forked_while_another_thread_holds_the_cache_can_use_it():
+    """fork() while another thread holds the cache's lock waits for it (the
+    lock is taken around fork), so the child's lock is free: the child
+    allocates and frees outputs through the cache and exits. Without that, the
+    child would inherit a lock held by a thread it does not have, and hang."""
+    holder = threading.Thread(target=_step._hold_output_cache_lock, args=(0.5,))
+    holder.start()
+    time.sleep(0.1)                                  # the holder has the lock now
+    pid = os.fork()
+    if pid == 0:                                     # the child
+        code = 1
+        try:
+            b = _step._new_output((2 * MIB // 8,), np.float64)
+            b.fill(1.0)
+            code = int(b.sum() != b.size)
+            del b
+        finally:
+            os._exit(code)
+    holder.join()
+    deadline = time.monotonic() + 20
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung on the output cache's lock")
+        time.sleep(0.01)
 
 
 def test_set_output_cache_arguments():
