@@ -1,4 +1,8 @@
 /* The output cache (see output_cache.h). */
+#if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
+#undef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L     /* pthread, madvise and nanosleep under -std=c99 */
+#endif
 #include "output_cache.h"
 
 #include <stdint.h>
