@@ -1,7 +1,12 @@
 /* The output cache (see output_cache.h). */
+/* pthread, madvise and nanosleep under -std=c99, and (glibc) MADV_HUGEPAGE,
+ * which the POSIX level alone would hide */
 #if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
 #undef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L     /* pthread, madvise and nanosleep under -std=c99 */
+#define _POSIX_C_SOURCE 200809L
+#endif
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE 1
 #endif
 #include "output_cache.h"
 

@@ -122,6 +122,36 @@ def test_outputs_are_ordinary_arrays(dtype):
     np.testing.assert_array_equal(a, b)
 
 
+def _vm_flags(address):
+    """The VmFlags of the mapping holding address (/proc/self/smaps), or None."""
+    try:
+        with open("/proc/self/smaps") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    inside = False
+    for line in lines:
+        head = line.split()[0]
+        if "-" in head and all(c in "0123456789abcdef-" for c in head):
+            lo, hi = (int(v, 16) for v in head.split("-"))
+            inside = lo <= address < hi
+        elif inside and line.startswith("VmFlags:"):
+            return line.split()[1:]
+    return None
+
+
+@pytest.mark.skipif(not os.path.exists("/sys/kernel/mm/transparent_hugepage"),
+                    reason="Linux with transparent huge pages")
+def test_large_blocks_ask_for_huge_pages():
+    """A new block of 4 MiB or more is advised MADV_HUGEPAGE, as numpy advises
+    its own large arrays ("hg" among the mapping's flags)."""
+    a = _step._new_output((8 * MIB,), np.uint8)
+    flags = _vm_flags(a.ctypes.data + 4 * MIB)
+    if flags is None:
+        pytest.skip("no /proc/self/smaps")
+    assert "hg" in flags, flags
+
+
 def test_zeros_through_the_cache_are_zero_over_reused_memory():
     a = _step._new_output((3 * MIB // 8,), np.float64)
     a.fill(np.nan)
