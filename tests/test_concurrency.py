@@ -226,6 +226,13 @@ def test_kernels_release_the_gil(restore_threads, kernel):
         x = d.sample(30, rng=0)
         r = rng.normal(size=(30, 100))
         call = lambda: sf.reinforce_grad(d, x, r, baseline="none")   # noqa: E731
-    best = max(_gil_free_fraction(call) for _ in range(3))
+    # the best of up to ten calls: on a loaded machine the counter thread can
+    # go unscheduled for a whole call (CI once saw 0% in three); a kernel that
+    # held the GIL would give about 0% every time
+    best = 0.0
+    for _ in range(10):
+        best = max(best, _gil_free_fraction(call))
+        if best > 0.5:
+            break
     # the Python layer around the kernel holds the GIL for a small part
     assert best > 0.5, f"another thread ran for only {best:.0%} of {kernel}"
