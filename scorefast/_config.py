@@ -3,10 +3,7 @@
 Results never depend on the thread count: every kernel splits work by batch
 rows, and each row is computed in a fixed order by one thread.
 """
-import math
 import os
-
-import numpy as np
 
 from scorefast import _categorical, _step
 
@@ -110,9 +107,6 @@ def _default_output_cache():
     return mb << 20 if mb is not None else DEFAULT_OUTPUT_CACHE
 
 
-_output_cache = _default_output_cache()
-
-
 def get_output_cache():
     """The most bytes of freed outputs scorefast keeps for reuse (0: none).
 
@@ -123,7 +117,7 @@ def get_output_cache():
         scorefast was imported: ``SCOREFAST_OUTPUT_CACHE_MB`` megabytes, else
         ``DEFAULT_OUTPUT_CACHE`` (256 MiB).
     """
-    return _output_cache
+    return _step._output_cache_state()[0]
 
 
 def set_output_cache(max_bytes):
@@ -150,8 +144,7 @@ def set_output_cache(max_bytes):
     int
         The limit before this call.
     """
-    global _output_cache
-    previous = _output_cache
+    previous = get_output_cache()
     if max_bytes is None:
         n = _default_output_cache()
     else:
@@ -162,21 +155,12 @@ def set_output_cache(max_bytes):
         if n < 0:
             raise ValueError(f"max_bytes must be a non-negative integer, got {n}")
     _step._set_output_cache(n)
-    _output_cache = n
     return previous
 
 
-_step._set_output_cache(_output_cache)
+_step._set_output_cache(_default_output_cache())
 
-#: outputs of at least this many bytes go through the output cache (as the
-#: compiled steps' own, SF_CACHE_MIN_BYTES)
-_CACHE_MIN_BYTES = 1 << 20
-
-
-def new_output(shape, dtype):
-    """A new uninitialised array for an output, as ``np.empty(shape, dtype)``:
-    through the output cache when it takes 1 MiB or more and the cache is on."""
-    dtype = np.dtype(dtype)
-    if not _output_cache or math.prod(shape) * dtype.itemsize < _CACHE_MIN_BYTES:
-        return np.empty(shape, dtype)
-    return _step._new_output(shape, dtype)
+#: ``new_output(shape, dtype)``: a new uninitialised array for an output, as
+#: ``np.empty`` makes it, through the output cache when it takes 1 MiB or more
+#: and the cache is on (the compiled steps' own allocation, as cheap as np.empty)
+new_output = _step._new_output

@@ -20,9 +20,7 @@ cdef extern from *:
     cnp.PyDataMem_Handler sf_cache_handler
     size_t SF_CACHE_MIN_BYTES
     void sf_cache_set_limit(size_t bytes) nogil
-    size_t sf_cache_limit() nogil
-    size_t sf_cache_held() nogil
-    size_t sf_cache_blocks() nogil
+    void sf_cache_state(size_t *limit, size_t *held, size_t *blocks) nogil
     void sf_cache_hold_lock(double seconds) nogil
 
 #: numpy's handle on the output cache: a capsule of the static handler, which
@@ -42,7 +40,9 @@ def _set_output_cache(size_t max_bytes):
 
 def _output_cache_state():
     """The cache's limit, the bytes it holds and the number of blocks."""
-    return sf_cache_limit(), sf_cache_held(), sf_cache_blocks()
+    cdef size_t limit, held, blocks
+    sf_cache_state(&limit, &held, &blocks)
+    return limit, held, blocks
 
 
 def _hold_output_cache_lock(double seconds):
@@ -50,6 +50,16 @@ def _hold_output_cache_lock(double seconds):
     to fork while another thread holds it)."""
     with nogil:
         sf_cache_hold_lock(seconds)
+
+
+cdef object _cached(int nd, cnp.npy_intp *dims, int t, bint zeros):
+    """A new C-contiguous array allocated through the output cache (zeroed by
+    its calloc with zeros)."""
+    previous = cnp.PyDataMem_SetHandler(_cache_handler)
+    try:
+        return cnp.PyArray_ZEROS(nd, dims, t, 0) if zeros else cnp.PyArray_EMPTY(nd, dims, t, 0)
+    finally:
+        cnp.PyDataMem_SetHandler(previous)
 
 
 cdef object new_output(int nd, cnp.npy_intp *dims, int t):
@@ -63,16 +73,13 @@ cdef object new_output(int nd, cnp.npy_intp *dims, int t):
     cdef cnp.dtype descr = cnp.PyArray_DescrFromType(t)
     if <size_t> n * <size_t> descr.itemsize < SF_CACHE_MIN_BYTES:
         return cnp.PyArray_EMPTY(nd, dims, t, 0)
-    previous = cnp.PyDataMem_SetHandler(_cache_handler)
-    try:
-        return cnp.PyArray_EMPTY(nd, dims, t, 0)
-    finally:
-        cnp.PyDataMem_SetHandler(previous)
+    return _cached(nd, dims, t, False)
 
 
 def _new_output(shape, dtype, bint zeros=False):
-    """new_output for a shape and dtype, or with zeros its memory zeroed
-    through the cache's calloc (the tests' way in)."""
+    """new_output for a shape and dtype (what the Python layer allocates its
+    outputs with), or with zeros an array zeroed through the cache's calloc
+    (the tests' way in)."""
     cdef cnp.dtype descr = cnp.dtype(dtype)
     cdef tuple dims_t = tuple(shape)
     cdef cnp.npy_intp dims[32]
@@ -80,13 +87,10 @@ def _new_output(shape, dtype, bint zeros=False):
         raise ValueError("at most 32 dimensions")
     for j in range(len(dims_t)):
         dims[j] = dims_t[j]
-    if not zeros:
-        return new_output(len(dims_t), dims, descr.type_num)
-    previous = cnp.PyDataMem_SetHandler(_cache_handler)
-    try:
-        return cnp.PyArray_ZEROS(len(dims_t), dims, descr.type_num, 0)
-    finally:
-        cnp.PyDataMem_SetHandler(previous)
+    if zeros:
+        return _cached(len(dims_t), dims, descr.type_num, True)
+    return new_output(len(dims_t), dims, descr.type_num)
+
 
 #: the kernels' thread count for the steps, kept equal to
 #: scorefast.get_num_threads() by scorefast._config

@@ -107,28 +107,13 @@ void sf_cache_set_limit(size_t bytes)
     for (size_t i = 0; i < n_gone; i++) block_release(gone[i]);
 }
 
-size_t sf_cache_limit(void)
+void sf_cache_state(size_t *limit_now, size_t *held_now, size_t *blocks_now)
 {
     cache_lock();
-    size_t v = limit;
+    *limit_now = limit;
+    *held_now = held;
+    *blocks_now = n_slots;
     cache_unlock();
-    return v;
-}
-
-size_t sf_cache_held(void)
-{
-    cache_lock();
-    size_t v = held;
-    cache_unlock();
-    return v;
-}
-
-size_t sf_cache_blocks(void)
-{
-    cache_lock();
-    size_t v = n_slots;
-    cache_unlock();
-    return v;
 }
 
 void *sf_cache_malloc(void *ctx, size_t size)

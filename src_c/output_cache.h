@@ -29,10 +29,9 @@
 /* The most bytes of freed blocks the cache holds (0: none); setting a
  * smaller limit frees the oldest blocks down to it. */
 void sf_cache_set_limit(size_t bytes);
-size_t sf_cache_limit(void);
-/* The bytes (capacities) and the number of the freed blocks held now. */
-size_t sf_cache_held(void);
-size_t sf_cache_blocks(void);
+/* The limit, and the bytes (capacities) and number of the freed blocks held
+ * now. */
+void sf_cache_state(size_t *limit, size_t *held, size_t *blocks);
 
 /* For the tests: hold the cache's lock for that many seconds. */
 void sf_cache_hold_lock(double seconds);
