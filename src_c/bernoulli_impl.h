@@ -161,7 +161,8 @@ static void SF_FN(row_finish_grad)(sf_index n, const SF_T *l, double w_total,
 }
 
 /* For a tile of logits: p = sigmoid(l) and the two log-probabilities
- * lp1 = -softplus(-l), lp0 = -softplus(l), from one exp and one log. */
+ * lp1 = -softplus(-l), lp0 = -softplus(l), from one exp, one log and one
+ * division. */
 SF_CLONES
 static void SF_FN(tile_probs)(sf_index n, const SF_T *l, double *p, double *lp1,
                               double *lp0)
@@ -171,8 +172,9 @@ static void SF_FN(tile_probs)(sf_index n, const SF_T *l, double *p, double *lp1,
         double t = (double)l[j];
         double e = sf_exp_nonpos(-fabs(t));
         double u = 1.0 + e;
-        double log1pe = sf_log(u) - ((u - 1.0) - e) / u;   /* log1p(e) */
-        p[j] = (t >= 0.0 ? 1.0 : e) / u;     /* one division, either branch's */
+        double inv_u = 1.0 / u;                /* the one division */
+        double log1pe = sf_log1p_small(e, u, inv_u);
+        p[j] = sf_sigmoid_from(t, e, inv_u);
         lp1[j] = -((t < 0.0 ? -t : 0.0) + log1pe);
         lp0[j] = -((t > 0.0 ? t : 0.0) + log1pe);
     }

@@ -269,22 +269,36 @@ SF_INLINE float sf_logf(float x)
     return __builtin_fmaf(en, ln2_hi, __builtin_fmaf(en, ln2_lo, log_m));
 }
 
+/* log1p(e) for e = exp(-|t|) in (0, 1], from u = 1 + e and inv_u = 1 / u:
+ * log(u), corrected for the rounding of u. */
+SF_INLINE double sf_log1p_small(double e, double u, double inv_u)
+{
+    return sf_log(u) - ((u - 1.0) - e) * inv_u;
+}
+
+/* sigmoid(t) from e = exp(-|t|) and inv_u = 1 / (1 + e): inv_u itself for
+ * t >= 0, e inv_u below.  The sampler of a Bernoulli computes both sigmoid
+ * and softplus from the one reciprocal (a division costs several times a
+ * multiplication in vector code), so every kernel forms the two this way,
+ * and a probability is the same bits wherever it is computed. */
+SF_INLINE double sf_sigmoid_from(double t, double e, double inv_u)
+{
+    return t >= 0.0 ? inv_u : e * inv_u;
+}
+
 /* log(1 + exp(t)) without overflow or loss of precision. */
 SF_INLINE double sf_softplus(double t)
 {
-    /* log1p(e), e = exp(-|t|) in (0, 1]: log(u) for u = 1 + e, corrected
-     * for the rounding of u */
     double e = sf_exp_nonpos(-fabs(t));
     double u = 1.0 + e;
-    double lp = sf_log(u) - ((u - 1.0) - e) / u;
-    return (t > 0.0 ? t : 0.0) + lp;
+    return (t > 0.0 ? t : 0.0) + sf_log1p_small(e, u, 1.0 / u);
 }
 
 /* 1 / (1 + exp(-t)), written so that exp never overflows. */
 SF_INLINE double sf_sigmoid(double t)
 {
     double e = sf_exp_nonpos(-fabs(t));
-    return (t >= 0.0 ? 1.0 : e) / (1.0 + e);     /* one division, either branch's */
+    return sf_sigmoid_from(t, e, 1.0 / (1.0 + e));
 }
 
 /* y[j] = sf_exp(x[j]), sf_exp_nonpos(x[j]), sf_expf(x[j]), sf_expf_nonpos(x[j]),
