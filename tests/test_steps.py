@@ -139,6 +139,35 @@ def test_a_new_gradient_is_written_over_whatever_its_memory_held(dtype, threads,
         sf.set_num_threads(previous)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("K", [1, 3, 8, 16, 17])
+@pytest.mark.parametrize("baseline", ["loo", "mean", "group", "none"])
+def test_a_new_gradient_of_short_rows_has_the_bits_of_adding_into_zeros(dtype, threads, K,
+                                                                        baseline):
+    """Rows of at most 16 classes with a centred baseline write a new
+    gradient's row in one pass from the drawn classes' sums (not scattered
+    into a zeroed row): over memory that held NaN, the bits of the same
+    gradient added into zeros, with six draws per row repeating classes."""
+    rng = np.random.default_rng(K)
+    logits = rng.normal(size=(2000, K)).astype(dtype)
+    step = CategoricalStep(6, baseline)
+    previous = sf.set_num_threads(threads)
+    try:
+        a, _ = step.sample(logits, 43)
+        rewards = rng.normal(size=a.shape).astype(dtype)
+        into_zeros = sf.reinforce_grad(sf.Categorical(logits), a, rewards, baseline,
+                                       out=np.zeros_like(logits))
+        for _ in range(2):
+            junk = [np.full(logits.shape, np.nan, dtype) for _ in range(4)]
+            del junk
+            g = step.grad(rewards)
+            assert not np.isnan(g).any()
+            _same(g, into_zeros)
+    finally:
+        sf.set_num_threads(previous)
+
+
 def test_grad_reads_the_last_sample_and_can_be_repeated():
     logits = np.random.default_rng(7).normal(size=(4, 5))
     step = CategoricalStep(3, "none")
