@@ -57,4 +57,8 @@ SF_BERN_DECLARE(float, f)
 
 #undef SF_BERN_DECLARE
 
+/* The output size from which the Bernoulli kernels stream their outputs
+ * (sf_stream.h), set for tests; returns the previous one. */
+size_t sf_bern_set_stream_min(size_t bytes);
+
 #endif

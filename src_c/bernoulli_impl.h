@@ -337,23 +337,34 @@ int SF_FN(sf_bern_weighted_score)(sf_index S, sf_index M, sf_index D,
                                     0.0, 0.0, 0.0, 1.0, grad, n_threads);
 }
 
-/* Tiles [lo, hi) of sf_bern_sample, with their own scratch. */
+/* Tiles [lo, hi) of sf_bern_sample, with their own scratch; with stream,
+ * each sample's tile of draws and log-probabilities is formed in the
+ * scratch and streamed out (sf_stream.h). */
 static int SF_FN(sample_tiles)(sf_index lo, sf_index hi, sf_index tile, sf_index S,
                                sf_index N, const SF_T *logits, const double *uniform,
-                               uint64_t key, SF_T *value, SF_T *log_prob)
+                               uint64_t key, int stream, SF_T *value, SF_T *log_prob)
 {
     if (lo >= hi) return SF_OK;
-    double *p = (double *)malloc(3 * (size_t)tile * sizeof(double));
+    double *p = (double *)malloc(3 * (size_t)tile * sizeof(double) +
+                                 2 * (size_t)tile * sizeof(SF_T));
     if (!p) return SF_ERR_NOMEM;
+    SF_T *x_tile = (SF_T *)(p + 3 * tile), *lp_tile = x_tile + tile;
     for (sf_index t = lo; t < hi; t++) {
         sf_index j0 = t * tile, n = N - j0 < tile ? N - j0 : tile;
         SF_FN(tile_probs)(n, logits + j0, p, p + tile, p + 2 * tile);
-        for (sf_index s = 0; s < S; s++)
+        for (sf_index s = 0; s < S; s++) {
+            SF_T *x = value + s * N + j0, *lp = log_prob ? log_prob + s * N + j0 : NULL;
             SF_FN(tile_sample)(n, p, p + tile, p + 2 * tile,
                                uniform ? uniform + s * N + j0 : NULL, key,
-                               (uint64_t)(s * N + j0), value + s * N + j0,
-                               log_prob ? log_prob + s * N + j0 : NULL);
+                               (uint64_t)(s * N + j0), stream ? x_tile : x,
+                               lp && stream ? lp_tile : lp);
+            if (stream) {
+                sf_stream_copy(x, x_tile, (size_t)n * sizeof(SF_T));
+                if (lp) sf_stream_copy(lp, lp_tile, (size_t)n * sizeof(SF_T));
+            }
+        }
     }
+    if (stream) sf_stream_fence();
     free(p);
     return SF_OK;
 }
@@ -367,14 +378,15 @@ int SF_FN(sf_bern_sample)(sf_index S, sf_index N, const SF_T *logits,
      * result does not depend on how tiles fall to threads */
     sf_index tile = 4 * SF_TILE, tiles = (N + tile - 1) / tile;
     int nomem = 0;
+    int stream = sf_stream_wanted((size_t)(S * N) * sizeof(SF_T) * (log_prob ? 2 : 1));
     if (n_threads <= 1 || S * N < SF_PARALLEL_MIN_WORK)
-        return SF_FN(sample_tiles)(0, tiles, tile, S, N, logits, uniform, key, value,
+        return SF_FN(sample_tiles)(0, tiles, tile, S, N, logits, uniform, key, stream, value,
                                    log_prob);
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem)
     {
         sf_index lo, hi;
         sf_thread_range(tiles, &lo, &hi);
-        nomem |= SF_FN(sample_tiles)(lo, hi, tile, S, N, logits, uniform, key, value,
+        nomem |= SF_FN(sample_tiles)(lo, hi, tile, S, N, logits, uniform, key, stream, value,
                                      log_prob) != SF_OK;
     }
     return nomem ? SF_ERR_NOMEM : SF_OK;

@@ -5,6 +5,7 @@
 #include "advantages.h"
 #include "categorical.h"
 #include "sf_math.h"
+#include "sf_stream.h"
 
 /* Whether the sampler counts a row's draws by AVX-512 masks
  * (row_draws_masks in categorical_impl.h): on x86-64 with AVX-512F (GCC on
@@ -29,6 +30,15 @@ void sf_cat_set_mask_counts(int on)
 #else
     (void)on;
 #endif
+}
+
+/* Sets the output size from which this module's kernels stream their
+ * outputs (sf_stream.h), returning the previous one: for tests. */
+size_t sf_cat_set_stream_min(size_t bytes)
+{
+    size_t previous = sf_stream_min_bytes;
+    sf_stream_min_bytes = bytes;
+    return previous;
 }
 
 #define SF_T double

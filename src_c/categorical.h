@@ -94,4 +94,8 @@ SF_CAT_DECLARE(float, f)
 
 #undef SF_CAT_DECLARE
 
+/* The output size from which the categorical kernels stream their outputs
+ * (sf_stream.h), set for tests; returns the previous one. */
+size_t sf_cat_set_stream_min(size_t bytes);
+
 #endif

@@ -553,20 +553,23 @@ static int SF_FN(reinforce_rows)(sf_index lo, sf_index hi, sf_index S, sf_index 
                                  sf_index K, const SF_T *logits, const double *norm,
                                  const int64_t *value, const SF_T *rewards, int kind,
                                  double c, double eps, double ddof, double scale, int fresh,
-                                 SF_T *grad)
+                                 int stream, SF_T *grad)
 {
     if (lo >= hi) return SF_OK;
     /* adv: the S advantages of a row; cls: per-class sums in double, all
-     * zero between rows (only the drawn classes are touched and reset) */
+     * zero between rows (only the drawn classes are touched and reset);
+     * with stream (a new gradient only), each row is formed in row_tile, in
+     * cache, and streamed out (sf_stream.h) */
     double adv_stack[SF_GRAD_STACK], cls_stack[SF_GRAD_STACK];
     double *adv = S <= SF_GRAD_STACK ? adv_stack
                                      : (double *)malloc((size_t)S * sizeof(double));
     double *cls = K <= SF_GRAD_STACK ? cls_stack : (double *)calloc((size_t)K, sizeof(double));
+    SF_T *row_tile = stream ? (SF_T *)malloc((size_t)K * sizeof(SF_T)) : NULL;
     if (cls == cls_stack)
         for (sf_index k = 0; k < K; k++) cls[k] = 0.0;
-    int status = adv && cls ? SF_OK : SF_ERR_NOMEM;
+    int status = adv && cls && (row_tile || !stream) ? SF_OK : SF_ERR_NOMEM;
     for (sf_index i = lo; i < hi && status == SF_OK; i++) {
-        SF_T *g = grad + i * K;
+        SF_T *g = row_tile ? row_tile : grad + i * K;
         double w_total = SF_FN(column_advantages)(S, B, i, rewards, kind, c, eps, ddof, scale,
                                                   adv);
         if (fresh && w_total == 0.0 && K <= SF_GRAD_SHORT) {
@@ -586,6 +589,7 @@ static int SF_FN(reinforce_rows)(sf_index lo, sf_index hi, sf_index S, sf_index 
                 g[k] = (SF_T)(0.0 + cls[k]);
                 cls[k] = 0.0;
             }
+            if (row_tile) sf_stream_copy(grad + i * K, row_tile, (size_t)K * sizeof(SF_T));
             continue;
         }
         if (fresh) {
@@ -607,6 +611,11 @@ static int SF_FN(reinforce_rows)(sf_index lo, sf_index hi, sf_index S, sf_index 
             g[v] = (SF_T)((double)g[v] + cls[v]);
             cls[v] = 0.0;
         }
+        if (row_tile) sf_stream_copy(grad + i * K, row_tile, (size_t)K * sizeof(SF_T));
+    }
+    if (row_tile) {
+        sf_stream_fence();
+        free(row_tile);
     }
     if (adv != adv_stack) free(adv);
     if (cls != cls_stack) free(cls);
@@ -628,15 +637,17 @@ static int SF_FN(reinforce_any)(sf_index S, sf_index B, sf_index K, const SF_T *
      * zeroing of the B * K entries of a new gradient */
     sf_index work = sf_baseline_is_centred(kind) ? S * B : S * B * K;
     if (fresh) work += B * K;
+    /* a new gradient past the caches is streamed out, row by row */
+    int stream = fresh && sf_stream_wanted((size_t)(B * K) * sizeof(SF_T));
     if (n_threads <= 1 || work < SF_PARALLEL_MIN_WORK)
         return SF_FN(reinforce_rows)(0, B, S, B, K, logits, norm, value, rewards, kind, c,
-                                     eps, ddof, scale, fresh, grad);
+                                     eps, ddof, scale, fresh, stream, grad);
 #pragma omp parallel num_threads(n_threads) reduction(| : status)
     {
         sf_index lo, hi;
         sf_thread_range(B, &lo, &hi);
         status |= SF_FN(reinforce_rows)(lo, hi, S, B, K, logits, norm, value, rewards, kind,
-                                        c, eps, ddof, scale, fresh, grad);
+                                        c, eps, ddof, scale, fresh, stream, grad);
     }
     return status ? SF_ERR_NOMEM : SF_OK;
 }
