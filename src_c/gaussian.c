@@ -6,6 +6,16 @@
 #include "gaussian.h"
 #include "sf_math.h"
 #include "sf_random.h"
+#include "sf_stream.h"
+
+/* Sets the output size from which this module's kernels stream their
+ * outputs (sf_stream.h), returning the previous one: for tests. */
+size_t sf_gauss_set_stream_min(size_t bytes)
+{
+    size_t previous = sf_stream_min_bytes;
+    sf_stream_min_bytes = bytes;
+    return previous;
+}
 
 #define SF_T double
 #define SF_SUF d

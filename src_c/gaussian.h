@@ -109,4 +109,8 @@ SF_GAUSS_DECLARE(float, f)
  * up to the next multiple of 64, so mark must have room for it). */
 sf_index sf_marked_indices(sf_index n, unsigned char *mark, sf_index *idx, int portable);
 
+/* The output size from which the Gaussian kernels stream their outputs
+ * (sf_stream.h), set for tests; returns the previous one. */
+size_t sf_gauss_set_stream_min(size_t bytes);
+
 #endif

@@ -705,20 +705,24 @@ static void SF_FN(rows_reinforce)(sf_index S, sf_index M, sf_index D, sf_index m
 static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D, sf_index nr,
                                sf_index chunks, sf_index g, sf_index rows, sf_index half,
                                const SF_T *loc, const SF_T *scale, int is_log, uint64_t key,
-                               int antithetic, const double *c_all, int check, SF_T *x,
-                               SF_T *log_prob)
+                               int antithetic, const double *c_all, int check, int stream,
+                               SF_T *x, SF_T *log_prob)
 {
     if (lo >= hi) return SF_OK;
     int bad = SF_OK;
     sf_index N = M * D;
     /* z, the chunk's log-normalisers, then idx and tail for the draws (each
-     * with SF_TAIL_BLOCK more, for normals' padding and marks) */
+     * with SF_TAIL_BLOCK more, for normals' padding and marks); with stream,
+     * a chunk's draws (and their mirrors) are formed in x_tile, in cache,
+     * and streamed out (sf_stream.h) */
     sf_index nz = nr * D, nt = nz + SF_TAIL_BLOCK;
-    double *z = (double *)malloc((size_t)(nz + nr + 1 + 2 * nt) * sizeof(double));
+    double *z = (double *)malloc((size_t)(nz + nr + 1 + 2 * nt) * sizeof(double) +
+                                 (stream ? 2 * (size_t)nz * sizeof(SF_T) : 0));
     if (!z) return SF_ERR_NOMEM;
     double *c_chunk = z + nz;
     sf_index *idx = (sf_index *)(z + nz + nr + 1);
     double *tail = z + nz + nr + 1 + nt;
+    SF_T *x_tile = stream ? (SF_T *)(tail + nt) : NULL, *mirror_tile = x_tile + nz;
     for (sf_index t = lo; t < hi; t++) {
         /* samples [s0, s0 + ns), rows [m0, m0 + n) of each */
         sf_index s0 = g > 1 ? t * g : t / chunks, ns = g > 1 ? (rows - s0 < g ? rows - s0 : g) : 1;
@@ -738,8 +742,13 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
         if (log_prob && !c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, c_chunk, is_log);
         for (sf_index k = 0; k < ns; k++) {
             sf_index at = off + k * N;
-            SF_FN(affine_rows)(n * D, loc + m0 * D, scale + m0 * D, z + k * N, x + at,
-                               antithetic ? x + half * N + at : NULL, is_log);
+            SF_T *xk = x + at, *mk = antithetic ? x + half * N + at : NULL;
+            SF_FN(affine_rows)(n * D, loc + m0 * D, scale + m0 * D, z + k * N,
+                               stream ? x_tile : xk, mk && stream ? mirror_tile : mk, is_log);
+            if (stream) {
+                sf_stream_copy(xk, x_tile, (size_t)(n * D) * sizeof(SF_T));
+                if (mk) sf_stream_copy(mk, mirror_tile, (size_t)(n * D) * sizeof(SF_T));
+            }
         }
         if (log_prob) {
             /* the item's rows, one after another in z and in log_prob: one
@@ -750,6 +759,7 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
                 for (sf_index r = 0; r < ns * n; r++) lp[half * M + r] = lp[r];
         }
     }
+    if (stream) sf_stream_fence();
     free(z);
     return bad;
 }
@@ -804,9 +814,12 @@ static int SF_FN(sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
     if (g < 1) g = 1;
     sf_index items = g > 1 ? (rows + g - 1) / g : rows * chunks;
     int check = rows == 1;
+    /* draws past the caches are streamed out */
+    int stream = sf_stream_wanted((size_t)(S * N) * sizeof(SF_T));
     if (n_threads <= 1 || S * N < SF_PARALLEL_MIN_WORK / 8) {
         int st = SF_FN(sample_items)(0, items, M, D, nr, chunks, g, rows, half, loc, scale,
-                                     is_log, key, antithetic, c_all, check, x, log_prob);
+                                     is_log, key, antithetic, c_all, check, stream, x,
+                                     log_prob);
         nomem = st == SF_ERR_NOMEM;
         bad = st > bad ? st : bad;
     } else {
@@ -815,7 +828,8 @@ static int SF_FN(sample)(sf_index S, sf_index M, sf_index D, const SF_T *loc,
             sf_index lo, hi;
             sf_thread_range(items, &lo, &hi);
             int st = SF_FN(sample_items)(lo, hi, M, D, nr, chunks, g, rows, half, loc, scale,
-                                         is_log, key, antithetic, c_all, check, x, log_prob);
+                                         is_log, key, antithetic, c_all, check, stream, x,
+                                         log_prob);
             nomem |= st == SF_ERR_NOMEM;
             bad = st > bad ? st : bad;
         }

@@ -1,6 +1,6 @@
-"""Streamed outputs: past SF_STREAM_MIN_BYTES of output, the Bernoulli sampler
-and a new Categorical gradient form each tile or row in cache and copy it out
-with non-temporal stores (src_c/sf_stream.h). The threshold is lowered to
+"""Streamed outputs: past SF_STREAM_MIN_BYTES of output, the Bernoulli and
+Gaussian samplers and a new Categorical gradient form each tile or row in
+cache and copy it out with non-temporal stores (src_c/sf_stream.h). The threshold is lowered to
 zero here, through the modules' test setters, so that small outputs take the
 streamed path: every bit must be that of the ordinary path, on one thread
 and two, whatever the alignment of the destination."""
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import scorefast as sf
-from scorefast import _bernoulli, _categorical
-from scorefast.steps import BernoulliStep, CategoricalStep
+from scorefast import _bernoulli, _categorical, _gaussian
+from scorefast.steps import BernoulliStep, CategoricalStep, DiagNormalStep, NormalStep
 
 from conftest import DTYPES
 
@@ -23,7 +23,8 @@ def _setter(module, name):
 
 
 _STREAM_MIN = {"bernoulli": _setter(_bernoulli, "sf_bern_set_stream_min"),
-               "categorical": _setter(_categorical, "sf_cat_set_stream_min")}
+               "categorical": _setter(_categorical, "sf_cat_set_stream_min"),
+               "gaussian": _setter(_gaussian, "sf_gauss_set_stream_min")}
 
 
 def _streamed(family, call):
@@ -99,6 +100,35 @@ def test_streamed_categorical_gradient_is_the_ordinary_one(threads, dtype, K, ba
         g = _streamed("categorical",
                       lambda: sf.reinforce_grad(sf.Categorical(logits), a, r, baseline))
         _same(g, into_zeros)
+
+
+@pytest.mark.parametrize("threads", [1, 2], indirect=True)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("antithetic", [False, True])
+@pytest.mark.parametrize("D", [3, 700])
+def test_streamed_gaussian_draws_are_the_ordinary_ones(threads, dtype, antithetic, D):
+    """A search distribution's samples (mirrored or not: the mirror is
+    streamed too) and a policy batch's, with log scales and scales."""
+    rng = np.random.default_rng(D)
+    mu, log_sigma = rng.normal(size=D).astype(dtype), rng.normal(size=D).astype(dtype) / 4
+    step = DiagNormalStep(10, "mean", antithetic=antithetic)
+    x, logp = step.sample(mu, rng=3, log_scale=log_sigma)
+    xs, logps = _streamed("gaussian", lambda: step.sample(mu, rng=3, log_scale=log_sigma))
+    _same(xs, x)
+    _same(logps, logp)
+    for offset in (0, 4, 8) if dtype == np.float32 else (0, 8):
+        out = (_offset_out(x.shape, dtype, offset), _offset_out(logp.shape, dtype, offset))
+        got = _streamed("gaussian",
+                        lambda: step.sample(mu, rng=3, log_scale=log_sigma, out=out))
+        _same(got[0], x)
+        _same(got[1], logp)
+    loc = rng.normal(size=(257, D)).astype(dtype)
+    scale = rng.uniform(0.5, 2.0, size=(257, D)).astype(dtype)
+    policy = NormalStep(1, "none")
+    x, logp = policy.sample(loc, scale, 4)
+    xs, logps = _streamed("gaussian", lambda: policy.sample(loc, scale, 4))
+    _same(xs, x)
+    _same(logps, logp)
 
 
 def test_the_default_threshold_streams_only_large_outputs():
