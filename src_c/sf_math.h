@@ -35,22 +35,24 @@ SF_INLINE double sf_exp_reduce(double x, double *t)
     return __builtin_fma(-n, ln2_lo, __builtin_fma(-n, ln2_hi, x));
 }
 
-/* exp(r) for |r| <= ln2/2 by its Taylor polynomial of degree 13
- * (truncation error < 1e-17 relative), by Horner's rule. */
+/* exp(r) for |r| <= ln2/2: 1 + r + r^2 q(r), q of degree 9 fitted to
+ * (exp(r) - 1 - r) / r^2 at the Chebyshev nodes of the interval
+ * (tools/exp_poly.py prints the coefficients and the error), by Horner's
+ * rule: eleven multiply-adds where the Taylor polynomial of the same
+ * accuracy takes thirteen (relative error below 2e-17 with these double
+ * coefficients, 0.15 ulp, before rounding; the exponential 0.91x the time). */
 SF_INLINE double sf_exp_poly(double r)
 {
-    double p = 1.0 / 6227020800.0;
-    p = __builtin_fma(p, r, 1.0 / 479001600.0);
-    p = __builtin_fma(p, r, 1.0 / 39916800.0);
-    p = __builtin_fma(p, r, 1.0 / 3628800.0);
-    p = __builtin_fma(p, r, 1.0 / 362880.0);
-    p = __builtin_fma(p, r, 1.0 / 40320.0);
-    p = __builtin_fma(p, r, 1.0 / 5040.0);
-    p = __builtin_fma(p, r, 1.0 / 720.0);
-    p = __builtin_fma(p, r, 1.0 / 120.0);
-    p = __builtin_fma(p, r, 1.0 / 24.0);
-    p = __builtin_fma(p, r, 1.0 / 6.0);
-    p = __builtin_fma(p, r, 0.5);
+    double p = 0x1.af389ecfc4b9cp-26;
+    p = __builtin_fma(p, r, 0x1.28917c89a43a7p-22);
+    p = __builtin_fma(p, r, 0x1.71de0db2f6b19p-19);
+    p = __builtin_fma(p, r, 0x1.a019b9149a41cp-16);
+    p = __builtin_fma(p, r, 0x1.a01a01a7c2efep-13);
+    p = __builtin_fma(p, r, 0x1.6c16c17889ef1p-10);
+    p = __builtin_fma(p, r, 0x1.11111111109b5p-7);
+    p = __builtin_fma(p, r, 0x1.5555555553d68p-5);
+    p = __builtin_fma(p, r, 0x1.5555555555556p-3);
+    p = __builtin_fma(p, r, 0x1.0000000000001p-1);
     p = __builtin_fma(p, r, 1.0);
     return __builtin_fma(p, r, 1.0);
 }
@@ -129,8 +131,9 @@ SF_INLINE double sf_exp_nonpos(double x)
  * row's logits less its maximum, sixteen to a 512-bit vector instead of
  * eight.  x = n ln2 + r with |r| <= ln2/2 (ln2 split so that n * ln2_hi is
  * exact for |n| <= 126), exp(r) by its Taylor polynomial of degree 7
- * (truncation < 6e-9 relative), 2^n from its exponent bits.  Within one ulp
- * of float of the exact exp (tested against exp in double).  Below -87, where
+ * (truncation < 6e-9 relative; a fitted one of degree 6, as sf_exp_poly's,
+ * measured no faster), 2^n from its exponent bits.  Within one ulp of
+ * float of the exact exp (tested against exp in double).  Below -87, where
  * exp(x) leaves float's normal range, the result is 0: no subnormal float is
  * ever formed, which would cost a microcode assist on many CPUs.  NaN
  * propagates.
