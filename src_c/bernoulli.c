@@ -8,14 +8,8 @@
 #include "sf_random.h"
 #include "sf_stream.h"
 
-/* Sets the output size from which this module's kernels stream their
- * outputs (sf_stream.h), returning the previous one: for tests. */
-size_t sf_bern_set_stream_min(size_t bytes)
-{
-    size_t previous = sf_stream_min_bytes;
-    sf_stream_min_bytes = bytes;
-    return previous;
-}
+/* The output size from which this module's kernels stream (for tests). */
+SF_STREAM_DEFINE_SETTER(sf_bern_set_stream_min)
 
 #define SF_T double
 #define SF_SUF d

@@ -346,9 +346,10 @@ static int SF_FN(sample_tiles)(sf_index lo, sf_index hi, sf_index tile, sf_index
 {
     if (lo >= hi) return SF_OK;
     double *p = (double *)malloc(3 * (size_t)tile * sizeof(double) +
-                                 2 * (size_t)tile * sizeof(SF_T));
+                                 (stream ? 2 * (size_t)tile * sizeof(SF_T) : 0));
     if (!p) return SF_ERR_NOMEM;
-    SF_T *x_tile = (SF_T *)(p + 3 * tile), *lp_tile = x_tile + tile;
+    SF_T *x_tile = stream ? (SF_T *)(p + 3 * tile) : NULL;
+    SF_T *lp_tile = stream ? x_tile + tile : NULL;
     for (sf_index t = lo; t < hi; t++) {
         sf_index j0 = t * tile, n = N - j0 < tile ? N - j0 : tile;
         SF_FN(tile_probs)(n, logits + j0, p, p + tile, p + 2 * tile);

@@ -32,14 +32,8 @@ void sf_cat_set_mask_counts(int on)
 #endif
 }
 
-/* Sets the output size from which this module's kernels stream their
- * outputs (sf_stream.h), returning the previous one: for tests. */
-size_t sf_cat_set_stream_min(size_t bytes)
-{
-    size_t previous = sf_stream_min_bytes;
-    sf_stream_min_bytes = bytes;
-    return previous;
-}
+/* The output size from which this module's kernels stream (for tests). */
+SF_STREAM_DEFINE_SETTER(sf_cat_set_stream_min)
 
 #define SF_T double
 #define SF_SUF d

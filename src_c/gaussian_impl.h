@@ -722,7 +722,8 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
     double *c_chunk = z + nz;
     sf_index *idx = (sf_index *)(z + nz + nr + 1);
     double *tail = z + nz + nr + 1 + nt;
-    SF_T *x_tile = stream ? (SF_T *)(tail + nt) : NULL, *mirror_tile = x_tile + nz;
+    SF_T *x_tile = stream ? (SF_T *)(tail + nt) : NULL;
+    SF_T *mirror_tile = stream ? x_tile + nz : NULL;
     for (sf_index t = lo; t < hi; t++) {
         /* samples [s0, s0 + ns), rows [m0, m0 + n) of each */
         sf_index s0 = g > 1 ? t * g : t / chunks, ns = g > 1 ? (rows - s0 < g ? rows - s0 : g) : 1;

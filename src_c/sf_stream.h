@@ -35,9 +35,19 @@
 
 /* The threshold in force in this translation unit: SF_STREAM_MIN_BYTES,
  * or what a test set through its module's setter (sf_cat_set_stream_min,
- * sf_bern_set_stream_min), so that small outputs take the streamed path
- * and are checked against the ordinary one. */
+ * sf_bern_set_stream_min, sf_gauss_set_stream_min), so that small outputs
+ * take the streamed path and are checked against the ordinary one. */
 static size_t sf_stream_min_bytes = SF_STREAM_MIN_BYTES;
+
+/* Defines a module's setter: `size_t name(size_t bytes)` sets the threshold
+ * of its translation unit and returns the previous one. */
+#define SF_STREAM_DEFINE_SETTER(name)                 \
+    size_t name(size_t bytes)                         \
+    {                                                 \
+        size_t previous = sf_stream_min_bytes;        \
+        sf_stream_min_bytes = bytes;                  \
+        return previous;                              \
+    }
 
 /* 1 if a kernel writing this many bytes of output streams them. */
 static inline int sf_stream_wanted(size_t bytes)

@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 import scorefast as sf
 from scorefast import reference as ref
 
-from conftest import assert_close, closed_score, random_logits
+from conftest import assert_close, closed_score, free_nan_memory, random_logits
 
 STRING_BASELINES = ["none", "mean", "loo", "group"]
 
@@ -378,12 +378,6 @@ def _family(name, dtype):
     return d, v, rng.normal(size=shape).astype(dtype)
 
 
-def _nan_junk(shape, dtype):
-    """Memory that held NaN, freed: the next arrays of the size are handed it."""
-    junk = [np.full(shape, np.nan, dtype) for _ in range(4)]
-    del junk
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("family", ["Categorical", "Bernoulli", "Normal", "DiagNormal"])
@@ -403,7 +397,7 @@ def test_a_new_gradient_is_written_over_whatever_its_memory_held(restore_threads
     for _ in range(2):
         for call in (lambda **kw: sf.reinforce_grad(d, v, r, baseline=baseline, **kw),
                      lambda **kw: d.weighted_score(v, r, **kw)):
-            _nan_junk(shape, dtype)
+            free_nan_memory(shape, dtype)
             g = call()
             for a, b in zip(parts(g), parts(call(out=zeros()))):
                 assert not np.isnan(a).any()
@@ -416,7 +410,7 @@ def test_a_new_gradient_of_no_samples_is_zero(family):
     shape = (d.logits if family in ("Categorical", "Bernoulli") else d.loc).shape
     none = v[:0]
     for _ in range(3):
-        _nan_junk(shape, np.float64)
+        free_nan_memory(shape, np.float64)
         g = d.weighted_score(none, np.zeros(none.shape[:2] if family in ("Categorical",
                                                                            "DiagNormal")
                                             else none.shape))

@@ -16,7 +16,7 @@ import pytest
 import scorefast as sf
 from scorefast.steps import BernoulliStep, CategoricalStep, DiagNormalStep, NormalStep
 
-from conftest import DTYPES, assert_close
+from conftest import DTYPES, assert_close, free_nan_memory
 
 BASELINES = ["loo", "mean", "none", "group", 0.25]
 
@@ -129,8 +129,7 @@ def test_a_new_gradient_is_written_over_whatever_its_memory_held(dtype, threads,
         x, logp = step.sample(*params, 41)
         rewards = rng.normal(size=logp.shape).astype(dtype)
         for _ in range(3):
-            junk = [np.full(params[0].shape, np.nan, dtype) for _ in range(4)]
-            del junk
+            free_nan_memory(params[0].shape, dtype)
             g = step.grad(rewards)
             for part in g if isinstance(g, tuple) else (g,):
                 assert not np.isnan(part).any()
@@ -159,8 +158,7 @@ def test_a_new_gradient_of_short_rows_has_the_bits_of_adding_into_zeros(dtype, t
         into_zeros = sf.reinforce_grad(sf.Categorical(logits), a, rewards, baseline,
                                        out=np.zeros_like(logits))
         for _ in range(2):
-            junk = [np.full(logits.shape, np.nan, dtype) for _ in range(4)]
-            del junk
+            free_nan_memory(logits.shape, dtype)
             g = step.grad(rewards)
             assert not np.isnan(g).any()
             _same(g, into_zeros)

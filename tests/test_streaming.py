@@ -13,7 +13,7 @@ import scorefast as sf
 from scorefast import _bernoulli, _categorical, _gaussian
 from scorefast.steps import BernoulliStep, CategoricalStep, DiagNormalStep, NormalStep
 
-from conftest import DTYPES
+from conftest import DTYPES, free_nan_memory
 
 
 def _setter(module, name):
@@ -93,8 +93,7 @@ def test_streamed_categorical_gradient_is_the_ordinary_one(threads, dtype, K, ba
     into_zeros = sf.reinforce_grad(sf.Categorical(logits), a, r, baseline,
                                    out=np.zeros_like(logits))
     for _ in range(2):
-        junk = [np.full(logits.shape, np.nan, dtype) for _ in range(4)]
-        del junk
+        free_nan_memory(logits.shape, dtype)
         g = _streamed("categorical", lambda: step.grad(r))
         _same(g, into_zeros)
         g = _streamed("categorical",
