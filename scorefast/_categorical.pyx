@@ -325,6 +325,17 @@ def exp_nonpos_array(const cython.floating[::1] x, cython.floating[::1] out):
             sf_expf_nonpos_array(x.shape[0], &x[0], &out[0])
 
 
+def expf_nonpos_sub_array(const float[::1] x, float[::1] out):
+    """out = exp(x) for float32 x in [-inf, 0] by the float exp of the
+    Bernoulli's float32 kernels, subnormal results kept (for tests)."""
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("out: shape does not match x")
+    if x.shape[0] == 0:
+        return
+    with nogil:
+        sf_expf_nonpos_sub_array(x.shape[0], &x[0], &out[0])
+
+
 def log_array(const cython.floating[::1] x, cython.floating[::1] out):
     """out = log(x) by the kernels' vectorised log: in double, or in float for
     float32 arrays (for tests)."""

@@ -21,6 +21,7 @@ cdef extern from "sf_math.h" nogil:
     void sf_exp_nonpos_array(sf_index n, const double *x, double *y)
     void sf_expf_array(sf_index n, const float *x, float *y)
     void sf_expf_nonpos_array(sf_index n, const float *x, float *y)
+    void sf_expf_nonpos_sub_array(sf_index n, const float *x, float *y)
     void sf_log_array(sf_index n, const double *x, double *y)
     void sf_logf_array(sf_index n, const float *x, float *y)
     void sf_normal_fill(sf_index n, uint64_t key, uint64_t offset, double *y)

@@ -505,6 +505,13 @@ class Bernoulli(Distribution):
     never ``log(sigmoid)``, so they are exact for logits of any size. Values
     are returned, and accepted, in the logits' dtype (as in torch); integer
     and bool values are accepted too. Anything but 0 and 1 is an error.
+
+    With float32 logits the probabilities and log-probabilities are computed
+    in float (sixteen to a 512-bit vector), within 3 float32 ulp of the exact
+    values, subnormal ones included; with float64, in double. Every method
+    forms them alike: the sampler's log-probabilities are
+    ``log_prob``'s, its draws compare uniforms with ``probs``, the score and
+    the gradient subtract ``probs``.
     """
 
     def __init__(self, logits, validate=True, copy=True):

@@ -9,6 +9,43 @@
 #define SF_CAT1(name, suf) SF_CAT2(name, suf)
 #define SF_FN(name) SF_CAT1(name, SF_SUF)
 
+/* The probability sigmoid(t), softplus(t) = -log p(0) and their pieces in
+ * the logits' type: in float for float32 (sf_expf_nonpos_sub, sf_logf),
+ * in double otherwise.  Every kernel forms them through these, so that a
+ * probability or log-probability is the same bits in the sampler, probs,
+ * log_prob, score and the gradient. */
+SF_INLINE SF_T SF_FN(exp_neg_abs)(SF_T t)
+{
+    if (sizeof(SF_T) == sizeof(float)) return (SF_T)sf_expf_nonpos_sub(-fabsf((float)t));
+    return (SF_T)sf_exp_nonpos(-fabs((double)t));
+}
+
+SF_INLINE SF_T SF_FN(log1p_small)(SF_T e, SF_T u, SF_T inv_u)
+{
+    if (sizeof(SF_T) == sizeof(float))
+        return (SF_T)sf_log1p_smallf((float)e, (float)u, (float)inv_u);
+    return (SF_T)sf_log1p_small((double)e, (double)u, (double)inv_u);
+}
+
+SF_INLINE SF_T SF_FN(sigmoid_from)(SF_T t, SF_T e, SF_T inv_u)
+{
+    if (sizeof(SF_T) == sizeof(float))
+        return (SF_T)sf_sigmoid_fromf((float)t, (float)e, (float)inv_u);
+    return (SF_T)sf_sigmoid_from((double)t, (double)e, (double)inv_u);
+}
+
+SF_INLINE SF_T SF_FN(sigmoid)(SF_T t)
+{
+    if (sizeof(SF_T) == sizeof(float)) return (SF_T)sf_sigmoidf((float)t);
+    return (SF_T)sf_sigmoid((double)t);
+}
+
+SF_INLINE SF_T SF_FN(softplus)(SF_T t)
+{
+    if (sizeof(SF_T) == sizeof(float)) return (SF_T)sf_softplusf((float)t);
+    return (SF_T)sf_softplus((double)t);
+}
+
 SF_CLONES
 static int SF_FN(logits_finite)(sf_index N, const SF_T *logits)
 {
@@ -67,7 +104,7 @@ SF_CLONES
 static void SF_FN(row_probs)(sf_index n, const SF_T *l, SF_T *p)
 {
     SF_SIMD
-    for (sf_index j = 0; j < n; j++) p[j] = (SF_T)sf_sigmoid((double)l[j]);
+    for (sf_index j = 0; j < n; j++) p[j] = SF_FN(sigmoid)(l[j]);
 }
 
 SF_CLONES
@@ -89,9 +126,8 @@ static int SF_FN(row_log_prob)(sf_index n, const SF_T *l, const SF_T *x, SF_T *o
     int bad = 0;
     SF_SIMD_REDUCE(|, bad)
     for (sf_index j = 0; j < n; j++) {
-        double t = (double)l[j];
         bad |= (x[j] != 0) & (x[j] != 1);
-        out[j] = (SF_T)(-sf_softplus(x[j] == 1 ? -t : t));
+        out[j] = -SF_FN(softplus)(x[j] == 1 ? -l[j] : l[j]);
     }
     return bad;
 }
@@ -103,7 +139,7 @@ static int SF_FN(row_score)(sf_index n, const SF_T *l, const SF_T *x, SF_T *out)
     SF_SIMD_REDUCE(|, bad)
     for (sf_index j = 0; j < n; j++) {
         bad |= (x[j] != 0) & (x[j] != 1);
-        out[j] = (SF_T)((double)x[j] - sf_sigmoid((double)l[j]));
+        out[j] = (SF_T)((double)x[j] - (double)SF_FN(sigmoid)(l[j]));
     }
     return bad;
 }
@@ -157,44 +193,41 @@ static void SF_FN(row_finish_grad)(sf_index n, const SF_T *l, double w_total,
     }
     SF_SIMD
     for (sf_index j = 0; j < n; j++)
-        g[j] = (SF_T)((double)g0[j] + acc[j] - w_total * sf_sigmoid((double)l[j]));
+        g[j] = (SF_T)((double)g0[j] + acc[j] - w_total * (double)SF_FN(sigmoid)(l[j]));
 }
 
 /* For a tile of logits: p = sigmoid(l) and the two log-probabilities
- * lp1 = -softplus(-l), lp0 = -softplus(l), from one exp, one log and one
- * division. */
+ * lp1 = -softplus(-l), lp0 = -softplus(l), in the logits' type (see
+ * sigmoid), from one exp, one log and one division. */
 SF_CLONES
-static void SF_FN(tile_probs)(sf_index n, const SF_T *l, double *p, double *lp1,
-                              double *lp0)
+static void SF_FN(tile_probs)(sf_index n, const SF_T *l, SF_T *p, SF_T *lp1, SF_T *lp0)
 {
     SF_SIMD
     for (sf_index j = 0; j < n; j++) {
-        double t = (double)l[j];
-        double e = sf_exp_nonpos(-fabs(t));
-        double u = 1.0 + e;
-        double inv_u = 1.0 / u;                /* the one division */
-        double log1pe = sf_log1p_small(e, u, inv_u);
-        p[j] = sf_sigmoid_from(t, e, inv_u);
-        lp1[j] = -((t < 0.0 ? -t : 0.0) + log1pe);
-        lp0[j] = -((t > 0.0 ? t : 0.0) + log1pe);
+        SF_T t = l[j], e = SF_FN(exp_neg_abs)(t), u = 1 + e;
+        SF_T inv_u = 1 / u;                    /* the one division */
+        SF_T log1pe = SF_FN(log1p_small)(e, u, inv_u);
+        p[j] = SF_FN(sigmoid_from)(t, e, inv_u);
+        lp1[j] = -((t < 0 ? -t : 0) + log1pe);
+        lp0[j] = -((t > 0 ? t : 0) + log1pe);
     }
 }
 
 /* One sample of a tile: x = u < p, u from the uniforms given or (uniform
  * NULL) draws first, first + 1, ... of the counter stream keyed by key. */
 SF_CLONES
-static void SF_FN(tile_sample)(sf_index n, const double *p, const double *lp1,
-                               const double *lp0, const double *uniform, uint64_t key,
-                               uint64_t first, SF_T *x, SF_T *log_prob)
+static void SF_FN(tile_sample)(sf_index n, const SF_T *p, const SF_T *lp1, const SF_T *lp0,
+                               const double *uniform, uint64_t key, uint64_t first, SF_T *x,
+                               SF_T *log_prob)
 {
     if (uniform) {
         SF_SIMD
-        for (sf_index j = 0; j < n; j++) x[j] = (SF_T)(uniform[j] < p[j]);
+        for (sf_index j = 0; j < n; j++) x[j] = (SF_T)(uniform[j] < (double)p[j]);
     } else {
         uint64_t state = sf_counter_state(key, first);
         SF_SIMD_LINEAR(state, SF_COUNTER_GAMMA)
         for (sf_index j = 0; j < n; j++) {
-            x[j] = (SF_T)(sf_uniform_open(sf_splitmix_output(state)) < p[j]);
+            x[j] = (SF_T)(sf_uniform_open(sf_splitmix_output(state)) < (double)p[j]);
             state += SF_COUNTER_GAMMA;
         }
     }
@@ -345,10 +378,9 @@ static int SF_FN(sample_tiles)(sf_index lo, sf_index hi, sf_index tile, sf_index
                                uint64_t key, int stream, SF_T *value, SF_T *log_prob)
 {
     if (lo >= hi) return SF_OK;
-    double *p = (double *)malloc(3 * (size_t)tile * sizeof(double) +
-                                 (stream ? 2 * (size_t)tile * sizeof(SF_T) : 0));
+    SF_T *p = (SF_T *)malloc((3 + (stream ? 2 : 0)) * (size_t)tile * sizeof(SF_T));
     if (!p) return SF_ERR_NOMEM;
-    SF_T *x_tile = stream ? (SF_T *)(p + 3 * tile) : NULL;
+    SF_T *x_tile = stream ? p + 3 * tile : NULL;
     SF_T *lp_tile = stream ? x_tile + tile : NULL;
     for (sf_index t = lo; t < hi; t++) {
         sf_index j0 = t * tile, n = N - j0 < tile ? N - j0 : tile;

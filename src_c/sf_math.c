@@ -31,6 +31,13 @@ void sf_expf_nonpos_array(sf_index n, const float *x, float *y)
 }
 
 SF_CLONES
+void sf_expf_nonpos_sub_array(sf_index n, const float *x, float *y)
+{
+    SF_SIMD
+    for (sf_index j = 0; j < n; j++) y[j] = sf_expf_nonpos_sub(x[j]);
+}
+
+SF_CLONES
 void sf_log_array(sf_index n, const double *x, double *y)
 {
     SF_SIMD

@@ -126,20 +126,11 @@ SF_INLINE double sf_exp_nonpos(double x)
     return p * s * 0x1p-64;
 }
 
-/*
- * exp(x) in float for x in [-inf, 0] or NaN: the exponentials of a float32
- * row's logits less its maximum, sixteen to a 512-bit vector instead of
- * eight.  x = n ln2 + r with |r| <= ln2/2 (ln2 split so that n * ln2_hi is
- * exact for |n| <= 126), exp(r) by its Taylor polynomial of degree 7
- * (truncation < 6e-9 relative; a fitted one of degree 6, as sf_exp_poly's,
- * measured no faster), 2^n from its exponent bits.  Within one ulp of
- * float of the exact exp (tested against exp in double).  Below -87, where
- * exp(x) leaves float's normal range, the result is 0: no subnormal float is
- * ever formed, which would cost a microcode assist on many CPUs.  NaN
- * propagates.
- */
-/* sf_expf_nonpos's arithmetic for x in [-87, 87], which sf_expf shares. */
-SF_INLINE float sf_expf_core(float xc)
+/* exp(xc) = p(r) 2^n for xc in [-104, 87]: xc = n ln2 + r with |r| <=
+ * ln2/2 (ln2 split so that n * ln2_hi is exact for |n| <= 255), p(r) the
+ * Taylor polynomial of exp of degree 7; returns p(r), and in t_bits the
+ * bits of t, whose low bits hold n (the shifter's low bits are zero). */
+SF_INLINE float sf_expf_poly(float xc, uint32_t *t_bits)
 {
     const float shifter = 0x1.8p23f;
     float t = __builtin_fmaf(xc, 0x1.715476p0f, shifter);
@@ -154,20 +145,57 @@ SF_INLINE float sf_expf_core(float xc)
     p = __builtin_fmaf(p, r, 0.5f);
     p = __builtin_fmaf(p, r, 1.0f);
     p = __builtin_fmaf(p, r, 1.0f);
-    /* t's low bits hold n (the shifter's low bits are zero): 2^n, n in
-     * [-126, 126], is (n + 127) << 23 */
+    memcpy(t_bits, &t, sizeof t);
+    return p;
+}
+
+/* sf_expf_nonpos's arithmetic for x in [-87, 87], which sf_expf shares. */
+SF_INLINE float sf_expf_core(float xc)
+{
     uint32_t t_bits;
-    memcpy(&t_bits, &t, sizeof t);
+    float p = sf_expf_poly(xc, &t_bits);
+    /* 2^n, n in [-126, 126], is (n + 127) << 23 */
     uint32_t s_bits = (t_bits << 23) + (127u << 23);
     float s;
     memcpy(&s, &s_bits, sizeof s);
     return p * s;
 }
 
+/*
+ * exp(x) in float for x in [-inf, 0] or NaN: the exponentials of a float32
+ * row's logits less its maximum, sixteen to a 512-bit vector instead of
+ * eight.  exp(r) by sf_expf_poly's Taylor polynomial (truncation < 6e-9
+ * relative; a fitted one of degree 6, as sf_exp_poly's, measured no
+ * faster), 2^n from its exponent bits.  Within one ulp of
+ * float of the exact exp (tested against exp in double).  Below -87, where
+ * exp(x) leaves float's normal range, the result is 0: no subnormal float is
+ * ever formed, which would cost a microcode assist on many CPUs.  NaN
+ * propagates.
+ */
 SF_INLINE float sf_expf_nonpos(float x)
 {
     float xc = x < -87.0f ? -87.0f : x;
     return x < -87.0f ? 0.0f : sf_expf_core(xc);
+}
+
+/*
+ * sf_expf_nonpos with subnormal results kept: exp(x) for x in (-104, -87)
+ * is the subnormal float it rounds to (2^(n + 64) formed, then one rounding
+ * by the product with 2^-64, as sf_exp_nonpos does), below -104 it is 0.
+ * For the Bernoulli's exp(-|t|), whose log-probabilities at |t| in (87,
+ * 104) are that subnormal; a vector holding such a lane costs a microcode
+ * assist, one holding none costs the same as sf_expf_nonpos.
+ */
+SF_INLINE float sf_expf_nonpos_sub(float x)
+{
+    uint32_t t_bits;
+    float p = sf_expf_poly(x < -104.0f ? -104.0f : x, &t_bits);
+    /* 2^(n + 64), n in [-150, 0], a normal float; 0 below the range, so
+     * that the product does not underflow there */
+    uint32_t s_bits = x < -104.0f ? 0u : (t_bits << 23) + ((127u + 64u) << 23);
+    float s;
+    memcpy(&s, &s_bits, sizeof s);
+    return x != x ? x : p * s * 0x1p-64f;
 }
 
 /*
@@ -304,12 +332,43 @@ SF_INLINE double sf_sigmoid(double t)
     return sf_sigmoid_from(t, e, 1.0 / (1.0 + e));
 }
 
+/*
+ * The same three in float, for float32 logits: sixteen lanes to a vector
+ * and no conversions, about twice the throughput.  exp(-|t|) by
+ * sf_expf_nonpos_sub, so that a probability or log-probability below the
+ * smallest normal float is the subnormal it rounds to, not 0.
+ */
+SF_INLINE float sf_log1p_smallf(float e, float u, float inv_u)
+{
+    return sf_logf(u) - ((u - 1.0f) - e) * inv_u;
+}
+
+SF_INLINE float sf_sigmoid_fromf(float t, float e, float inv_u)
+{
+    return t >= 0.0f ? inv_u : e * inv_u;
+}
+
+SF_INLINE float sf_softplusf(float t)
+{
+    float e = sf_expf_nonpos_sub(-fabsf(t));
+    float u = 1.0f + e;
+    return (t > 0.0f ? t : 0.0f) + sf_log1p_smallf(e, u, 1.0f / u);
+}
+
+SF_INLINE float sf_sigmoidf(float t)
+{
+    float e = sf_expf_nonpos_sub(-fabsf(t));
+    return sf_sigmoid_fromf(t, e, 1.0f / (1.0f + e));
+}
+
 /* y[j] = sf_exp(x[j]), sf_exp_nonpos(x[j]), sf_expf(x[j]), sf_expf_nonpos(x[j]),
- * sf_log(x[j]), sf_logf(x[j]) (sf_math.c, for tests). */
+ * sf_expf_nonpos_sub(x[j]), sf_log(x[j]), sf_logf(x[j]) (sf_math.c, for
+ * tests). */
 void sf_exp_array(ptrdiff_t n, const double *x, double *y);
 void sf_exp_nonpos_array(ptrdiff_t n, const double *x, double *y);
 void sf_expf_array(ptrdiff_t n, const float *x, float *y);
 void sf_expf_nonpos_array(ptrdiff_t n, const float *x, float *y);
+void sf_expf_nonpos_sub_array(ptrdiff_t n, const float *x, float *y);
 void sf_log_array(ptrdiff_t n, const double *x, double *y);
 void sf_logf_array(ptrdiff_t n, const float *x, float *y);
 /* y[j] = standard normal draw offset + j of the stream keyed by key

@@ -130,6 +130,55 @@ def test_float_nonpositive_exp_special_values_and_lanes():
         assert ulps32(vexpf_nonpos(x), np.exp(x.astype(np.float64))).max() <= 1.0
 
 
+def assert_nan_in_every_lane(f, lo, hi, ulps_of):
+    """For float32 arrays of 2..39 points in [lo, hi], a NaN in the middle
+    lane: f gives NaN there, and the other lanes within one ulp of exp."""
+    for n in range(2, 40):
+        x = np.linspace(lo, hi, n).astype(np.float32)
+        x[n // 2] = np.nan
+        got = f(x)
+        assert np.isnan(got[n // 2])
+        rest = np.arange(n) != n // 2
+        assert ulps_of(got[rest], np.exp(x[rest].astype(np.float64))).max() <= 1.0
+
+
+vexpf_sub = _elementwise(_categorical.expf_nonpos_sub_array, np.float32)
+
+
+def ulps32_sub(got, want):
+    """ulps32 with the spacing of float32 at want floored at the smallest
+    subnormal's, 2^-149 (the ulp of every subnormal float)."""
+    spacing = np.maximum(np.spacing(np.abs(want).astype(np.float32)), np.float32(2.0 ** -149))
+    return np.abs(got.astype(np.float64) - want) / spacing.astype(np.float64)
+
+
+@pytest.mark.parametrize("lo, hi", [(-104.0, 0.0), (-87.0, 0.0), (-104.0, -87.0),
+                                    (-89.0, -86.0), (-104.0, -100.0)])
+def test_float_nonpositive_exp_with_subnormals_within_one_ulp(lo, hi):
+    """The float32 Bernoulli kernels' exp(-|t|): within one ulp of exp in
+    double of the same float32 inputs, the subnormal results below -87
+    (ulp 2^-149) included; equal to sf_expf_nonpos's where that one's result
+    is a normal float."""
+    x = np.random.default_rng(5).uniform(lo, hi, 400_000).astype(np.float32)
+    got = vexpf_sub(x)
+    assert ulps32_sub(got, np.exp(x.astype(np.float64))).max() <= 1.0
+    normal = x >= -87.0
+    np.testing.assert_array_equal(got[normal], vexpf_nonpos(x[normal]))
+    # subnormal, not flushed to 0, down to where exp rounds to 0 (-103.28)
+    sub = (x < -87.5) & (x > -103.0)
+    assert (got[sub] < np.finfo(np.float32).tiny).all() and (got[sub] > 0).all()
+
+
+def test_float_nonpositive_exp_with_subnormals_special_values():
+    x = np.array([-np.inf, 0.0, -0.0, -104.0, -104.5, -1e30, -103.27, -103.0,
+                  np.float32(-87.0) - np.float32(0.5)], np.float32)
+    got = vexpf_sub(x)
+    np.testing.assert_array_equal(got[:6], [0.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    assert ulps32_sub(got[6:], np.exp(x[6:].astype(np.float64))).max() <= 1.0
+    assert got[7] > 0
+    assert_nan_in_every_lane(vexpf_sub, -103.0, 0.0, ulps32_sub)
+
+
 vexpf = _elementwise(_categorical.expf_array, np.float32)
 
 
@@ -154,13 +203,7 @@ def test_float_exp_special_values():
                                   vexpf(np.full(3, -87.0, np.float32)))
     np.testing.assert_array_equal(vexpf(np.array([np.inf, 1e30, 88.5], np.float32)),
                                   vexpf(np.full(3, 87.0, np.float32)))
-    for n in range(2, 40):
-        x = np.linspace(-5, 5, n).astype(np.float32)
-        x[n // 2] = np.nan
-        got = vexpf(x)
-        assert np.isnan(got[n // 2])
-        rest = np.arange(n) != n // 2
-        assert ulps32(got[rest], np.exp(x[rest].astype(np.float64))).max() <= 1.0
+    assert_nan_in_every_lane(vexpf, -5.0, 5.0, ulps32)
 
 
 vlog = _elementwise(_categorical.log_array, np.float64)
