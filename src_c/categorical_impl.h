@@ -55,9 +55,38 @@ static inline sf_index sf_last_weighted(sf_index n, const double *e, sf_index st
 }
 #endif
 
-/* The row's maximum into nm[0] (nm[1], the log-sum, is left for later),
- * copying the row to dst if dst is not NULL.  An invalid row (sf_row_status)
- * gets nm[0] = NaN. */
+/* The maximum of n logits into *m and whether one is NaN into *has_nan,
+ * each combined with what they held (exact: the order does not matter). */
+SF_INLINE void SF_FN(span_max)(sf_index n, const SF_T *l, double *m, int *has_nan)
+{
+    double mx = *m;
+    int nan = *has_nan;
+    SF_SIMD_REDUCE2(max, mx, |, nan)
+    for (sf_index k = 0; k < n; k++) {
+        double x = (double)l[k];
+        nan |= (x != x);
+        mx = x > mx ? x : mx;
+    }
+    *m = mx;
+    *has_nan = nan;
+}
+
+#ifndef SF_ROW_START
+#define SF_ROW_START
+/* A row's normaliser begun from its maximum m and NaN flag: nm[0] = m, or
+ * NaN for an invalid row (sf_row_status, returned); nm[1], the log-sum, is
+ * left for later. */
+static inline int sf_row_start(double m, int has_nan, double *nm)
+{
+    int status = sf_row_status(has_nan, m);
+    nm[0] = status ? NAN : m;
+    nm[1] = NAN;
+    return status;
+}
+#endif
+
+/* The row's maximum into nm[0] (sf_row_start), copying the row to dst if
+ * dst is not NULL. */
 SF_CLONES
 static int SF_FN(row_max)(sf_index K, const SF_T *l, SF_T *dst, double *nm)
 {
@@ -67,16 +96,8 @@ static int SF_FN(row_max)(sf_index K, const SF_T *l, SF_T *dst, double *nm)
         SF_SIMD
         for (sf_index k = 0; k < K; k++) dst[k] = l[k];
     }
-    SF_SIMD_REDUCE2(max, m, |, has_nan)
-    for (sf_index k = 0; k < K; k++) {
-        double x = (double)l[k];
-        has_nan |= (x != x);
-        m = x > m ? x : m;
-    }
-    int status = sf_row_status(has_nan, m);
-    nm[0] = status ? NAN : m;
-    nm[1] = NAN;
-    return status;
+    SF_FN(span_max)(K, l, &m, &has_nan);
+    return sf_row_start(m, has_nan, nm);
 }
 
 /* e[k] = exp(l_k - m), and (returned) their total, summed the one way
@@ -122,40 +143,78 @@ static inline int sf_row_alone(sf_index K)
 }
 #endif
 /* row_exp_cum's first part: e[k] = exp(l_k - m) and the sub-block sums
- * into cum[j]. */
-SF_CLONES
-static void SF_FN(row_exp_sub)(sf_index K, const SF_T *l, double m, double *e, double *cum,
-                               const SF_T *next)
+ * into cum[j], SF_EXP_CHUNK classes at a time, each chunk's sums taken
+ * while its exponentials are in L1 (a long row's whole e would be read
+ * back from L2).  Given the next row (next), its logits are read from
+ * memory meanwhile: with next_nm, its maximum found (sf_row_start into
+ * next_nm, the status returned), the pass that row_max would make over it
+ * from cache saved; else fetched into cache.  Without next, 0. */
+#ifndef SF_EXP_CHUNK
+#define SF_EXP_CHUNK 512
+#endif
+/* Classes [lo, min(hi, K)) of a row of K fetched into cache. */
+SF_INLINE void SF_FN(prefetch_share)(const SF_T *row, sf_index lo, sf_index hi, sf_index K)
 {
-    if (next) {
-        /* the next row's logits fetched into cache while this row's
-         * exponentials are computed, a chunk's share after each chunk, so
-         * that its reading from memory overlaps with this arithmetic */
-        for (sf_index k0 = 0; k0 < K; k0 += SF_PREFETCH_CHUNK) {
-            sf_index k1 = K - k0 < SF_PREFETCH_CHUNK ? K : k0 + SF_PREFETCH_CHUNK;
-            SF_SIMD
-            for (sf_index k = k0; k < k1; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
-            for (const char *p = (const char *)(next + k0); p < (const char *)(next + k1);
-                 p += 64)
-                __builtin_prefetch(p, 0, 3);
-        }
-    } else {
-        SF_SIMD
-        for (sf_index k = 0; k < K; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
-    }
-    sf_index full = K / SF_SUB, nsub = sf_sub_count(K);
-    /* the sums of the sub-blocks, independent of one another (vectorised
-     * across sub-blocks) */
+    for (const char *p = (const char *)(row + lo); p < (const char *)(row + (hi < K ? hi : K));
+         p += 64)
+        __builtin_prefetch(p, 0, 3);
+}
+#ifndef SF_SUB_SUMS
+#define SF_SUB_SUMS
+/* cum[j] = the sum of sub-block j of e, j in [j0, j1): independent of one
+ * another (vectorised across sub-blocks). */
+SF_INLINE void sf_sub_sums(sf_index j0, sf_index j1, const double *e, double *cum)
+{
     SF_SIMD
-    for (sf_index j = 0; j < full; j++) {
+    for (sf_index j = j0; j < j1; j++) {
         const double *x = e + j * SF_SUB;
         cum[j] = ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
+    }
+}
+#endif
+
+SF_CLONES
+static int SF_FN(row_exp_sub)(sf_index K, const SF_T *l, double m, double *e, double *cum,
+                              const SF_T *next, double *next_nm)
+{
+    sf_index full = K / SF_SUB, nsub = sf_sub_count(K);
+    double next_m = -INFINITY;
+    int next_nan = 0;
+    if (!next && K <= SF_EXP_CHUNK) {
+        /* a short row, as a block of them has it: one chunk */
+        SF_SIMD
+        for (sf_index k = 0; k < K; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
+        sf_sub_sums(0, full, e, cum);
+    }
+    for (sf_index c0 = 0; c0 < K && (next || K > SF_EXP_CHUNK); c0 += SF_EXP_CHUNK) {
+        sf_index c1 = K - c0 < SF_EXP_CHUNK ? K : c0 + SF_EXP_CHUNK;
+        if (next) {
+            /* the next row's share after each SF_PREFETCH_CHUNK classes, so
+             * that its reading from memory overlaps with this arithmetic */
+            for (sf_index k0 = c0; k0 < c1; k0 += SF_PREFETCH_CHUNK) {
+                sf_index k1 = c1 - k0 < SF_PREFETCH_CHUNK ? c1 : k0 + SF_PREFETCH_CHUNK;
+                SF_SIMD
+                for (sf_index k = k0; k < k1; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
+                /* with next_nm, fetched a chunk ahead of the chunk whose
+                 * maximum is taken (the first chunk's during the first) */
+                sf_index ahead = next_nm ? SF_EXP_CHUNK : 0;
+                SF_FN(prefetch_share)(next, k0 + ahead, k1 + ahead, K);
+                if (ahead && c0 == 0) SF_FN(prefetch_share)(next, k0, k1, K);
+            }
+            /* one reduction a chunk: each ends in a chain of shuffles */
+            if (next_nm) SF_FN(span_max)(c1 - c0, next + c0, &next_m, &next_nan);
+        } else {
+            SF_SIMD
+            for (sf_index k = c0; k < c1; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
+        }
+        sf_sub_sums(c0 / SF_SUB, c1 / SF_SUB < full ? c1 / SF_SUB : full, e, cum);
     }
     if (full < nsub) {
         double t = 0.0;
         for (sf_index k = full * SF_SUB; k < K; k++) t += e[k];
         cum[full] = t;
     }
+    return next && next_nm ? sf_row_start(next_m, next_nan, next_nm) : SF_OK;
 }
 
 /* row_exp_cum's second part: the running totals of the sub-block sums in
@@ -187,7 +246,7 @@ SF_CLONES
 static double SF_FN(row_exp_cum)(sf_index K, const SF_T *l, double m, double *e,
                                  double *cum, double *sup, const SF_T *next)
 {
-    SF_FN(row_exp_sub)(K, l, m, e, cum, next);
+    SF_FN(row_exp_sub)(K, l, m, e, cum, next, NULL);
     return sf_row_cum(K, cum, sup);
 }
 
@@ -900,24 +959,39 @@ static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_inde
     if (!scratch) return SF_ERR_NOMEM;
     double *total = scratch + rows * width;
     int status = SF_OK;
+    /* the status of row i0's maximum when the previous row's pass found it */
+    int found = 0, found_status = SF_OK;
     for (sf_index i0 = lo; i0 < hi; i0 += rows) {
         sf_index n = hi - i0 < rows ? hi - i0 : rows;
         if (fill_norm == SF_CAT_NORM_ALL) {
             for (sf_index r = 0; r < n; r++) {
-                int st = SF_FN(row_max)(K, logits + (i0 + r) * K, NULL, norm + 2 * (i0 + r));
+                int st = found ? found_status
+                               : SF_FN(row_max)(K, logits + (i0 + r) * K, NULL,
+                                                norm + 2 * (i0 + r));
                 if (st != SF_OK && status == SF_OK) {
                     status = st;
                     *bad = i0 + r;
                 }
             }
+            found = 0;
         }
         if (rows == 1) {
-            /* a row alone is long: the next one is fetched meanwhile */
+            /* a row alone is long: the next one is read meanwhile, and with
+             * SF_CAT_NORM_ALL a float64 row's maximum found as it is (C1
+             * large's sampler: 0.81x the time).  A float32 row's
+             * exponentials take half as long, too short a pass for the next
+             * row to arrive in: its maximum so taken cost 1.26x the time */
             double *nm = norm + 2 * i0;
             const SF_T *next = i0 + 1 < hi ? logits + (i0 + 1) * K : NULL;
-            if (nm[0] == nm[0])
-                total[0] = SF_FN(row_exp_cum)(K, logits + i0 * K, nm[0], scratch,
-                                              scratch + Kp + 1, scratch + Kp + 1 + nsub, next);
+            double *next_nm = next && fill_norm == SF_CAT_NORM_ALL &&
+                              sizeof(SF_T) == sizeof(double) ? nm + 2 : NULL;
+            if (nm[0] == nm[0]) {
+                double *cum = scratch + Kp + 1;
+                found_status = SF_FN(row_exp_sub)(K, logits + i0 * K, nm[0], scratch, cum,
+                                                  next, next_nm);
+                found = next_nm != NULL;
+                total[0] = sf_row_cum(K, cum, cum + nsub);
+            }
         } else {
             /* the running sums of the block's rows after all their
              * exponentials (sf_row_cum) */
@@ -925,7 +999,7 @@ static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_inde
                 double *e = scratch + r * width;
                 if (norm[2 * (i0 + r)] == norm[2 * (i0 + r)])
                     SF_FN(row_exp_sub)(K, logits + (i0 + r) * K, norm[2 * (i0 + r)], e,
-                                       e + Kp + 1, NULL);
+                                       e + Kp + 1, NULL, NULL);
             }
             for (sf_index r = 0; r < n; r++) {
                 double *e = scratch + r * width;

@@ -859,13 +859,15 @@ def test_repr_and_configuration():
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("K", [128, 8, 3])
+@pytest.mark.parametrize("K", [1100, 600, 128, 8, 3])
 def test_categorical_step_validates_in_the_sampling_pass(threads, K):
     """The step finds each row's maximum and checks it in the pass that draws
     (the logits read once): the lowest invalid row is the one named, with 1
-    thread or 2 (rows large enough to split), for long rows and for short
-    ones (drawn sixteen at a time); without validation an invalid row draws
-    -1 with NaN log-probabilities and the others are unaffected."""
+    thread or 2 (rows large enough to split), for rows drawn one at a time
+    (K = 600 and 1100, whose maxima are found in the previous row's pass,
+    in chunks of 512), several at a time (K = 128) and sixteen at a time;
+    without validation an invalid row draws -1 with NaN log-probabilities
+    and the others are unaffected."""
     logits = np.random.default_rng(27).normal(size=(400, K))
     bad = logits.copy()
     bad[300, min(5, K - 1)] = np.nan
