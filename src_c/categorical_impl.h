@@ -599,25 +599,30 @@ int SF_FN(sf_cat_score)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
 }
 
 /* Rows [lo, hi) of sf_cat_reinforce, with their own scratch (on the stack
- * for up to SF_GRAD_STACK samples and classes: a small batch's whole call
- * costs a few allocations' time); with fresh, each row of grad is zeroed
+ * for up to SF_GRAD_STACK classes and SF_ADV_STACK doubles of advantages: a
+ * small batch's whole call costs a few allocations' time); with fresh, each row of grad is zeroed
  * just before it is added to (sf_cat_reinforce_fresh).  Not cloned: its
  * loops are a row's few classes and samples, for which the AVX-512 clone
  * measured slower (C1 small 0.86 us against 0.60 us). */
 #ifndef SF_GRAD_STACK
 #define SF_GRAD_STACK 256
 #define SF_GRAD_SHORT 16
-/* cls[v] += adv[s] for the classes v drawn in row i; the values were checked
- * before, and the range test here still keeps every access in bounds should
- * value share memory with grad. */
+/* cls[v] += adv[s * stride] for the classes v drawn in row i; the values
+ * were checked before, and the range test here still keeps every access in
+ * bounds should value share memory with grad. */
 static inline void sf_class_sums(sf_index S, sf_index B, sf_index i, sf_index K,
-                                 const int64_t *value, const double *adv, double *cls)
+                                 const int64_t *value, const double *adv, sf_index stride,
+                                 double *cls)
 {
     for (sf_index s = 0; s < S; s++) {
         int64_t v = value[s * B + i];
-        if (v >= 0 && v < K) cls[v] += adv[s];
+        if (v >= 0 && v < K) cls[v] += adv[s * stride];
     }
 }
+/* Rows whose advantages are taken together (rows_advantages), at most; and
+ * the doubles of their scratch on the stack, (S + 6) per row. */
+#define SF_ADV_ROWS 64
+#define SF_ADV_STACK 2048
 #endif
 static int SF_FN(reinforce_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B,
                                  sf_index K, const SF_T *logits, const double *norm,
@@ -626,55 +631,68 @@ static int SF_FN(reinforce_rows)(sf_index lo, sf_index hi, sf_index S, sf_index 
                                  int stream, SF_T *grad)
 {
     if (lo >= hi) return SF_OK;
-    /* adv: the S advantages of a row; cls: per-class sums in double, all
-     * zero between rows (only the drawn classes are touched and reset);
-     * with stream (a new gradient only), each row is formed in row_tile, in
-     * cache, and streamed out (sf_stream.h) */
-    double adv_stack[SF_GRAD_STACK], cls_stack[SF_GRAD_STACK];
-    double *adv = S <= SF_GRAD_STACK ? adv_stack
-                                     : (double *)malloc((size_t)S * sizeof(double));
+    /* the advantages of up to SF_ADV_ROWS rows at a time, computed across
+     * the rows (rows_advantages, column_advantages' values: a small batch's
+     * rows of a few samples each cost a call apiece otherwise): adv[s nb +
+     * r] and W in w_row[r]; cls: per-class sums in double, all zero between
+     * rows (only the drawn classes are touched and reset); with stream (a
+     * new gradient only), each row is formed in row_tile, in cache, and
+     * streamed out (sf_stream.h) */
+    sf_index nb = SF_ADV_STACK / (S + 6);
+    nb = nb < 1 ? 1 : nb > SF_ADV_ROWS ? SF_ADV_ROWS : nb;
+    double adv_stack[SF_ADV_STACK], cls_stack[SF_GRAD_STACK];
+    double *adv = (S + 6) * nb <= SF_ADV_STACK
+                      ? adv_stack
+                      : (double *)malloc((size_t)((S + 6) * nb) * sizeof(double));
+    double *w_row = adv ? adv + S * nb : NULL;
     double *cls = K <= SF_GRAD_STACK ? cls_stack : (double *)calloc((size_t)K, sizeof(double));
     SF_T *row_tile = stream ? (SF_T *)malloc((size_t)K * sizeof(SF_T)) : NULL;
     if (cls == cls_stack)
         for (sf_index k = 0; k < K; k++) cls[k] = 0.0;
     int status = adv && cls && (row_tile || !stream) ? SF_OK : SF_ERR_NOMEM;
-    for (sf_index i = lo; i < hi && status == SF_OK; i++) {
-        SF_T *g = row_tile ? row_tile : grad + i * K;
-        double w_total = SF_FN(column_advantages)(S, B, i, rewards, kind, c, eps, ddof, scale,
-                                                  adv);
-        if (fresh && w_total == 0.0 && K <= SF_GRAD_SHORT) {
-            /* a new row of a short row's centred gradient, written in one
-             * pass, 0 + cls[k] (the values of adding to a zeroed row), cls
-             * zeroed again: the row's sums are never read back from a row
-             * just zeroed, which waited for the zeroing's stores (C1 small's
-             * gradient 0.86x the time in float64, 0.72x in float32; at 64
-             * classes the two passes cost more than the wait, 1.2x) */
-            sf_class_sums(S, B, i, K, value, adv, cls);
-            SF_SIMD
-            for (sf_index k = 0; k < K; k++) {
-                g[k] = (SF_T)(0.0 + cls[k]);
-                cls[k] = 0.0;
-            }
-        } else {
-            if (fresh) {
+    for (sf_index i0 = lo; i0 < hi && status == SF_OK; i0 += nb) {
+        sf_index n = hi - i0 < nb ? hi - i0 : nb;
+        SF_FN(rows_advantages)(S, B, i0, n, rewards, kind, c, eps, ddof, scale, adv, w_row,
+                               w_row + n);
+        for (sf_index r = 0; r < n; r++) {
+            sf_index i = i0 + r;
+            SF_T *g = row_tile ? row_tile : grad + i * K;
+            double w_total = w_row[r];
+            if (fresh && w_total == 0.0 && K <= SF_GRAD_SHORT) {
+                /* a new row of a short row's centred gradient, written in
+                 * one pass, 0 + cls[k] (the values of adding to a zeroed
+                 * row), cls zeroed again: the row's sums are never read back
+                 * from a row just zeroed, which waited for the zeroing's
+                 * stores (C1 small's gradient 0.86x the time in float64,
+                 * 0.72x in float32; at 64 classes the two passes cost more
+                 * than the wait, 1.2x) */
+                sf_class_sums(S, B, i, K, value, adv + r, n, cls);
                 SF_SIMD
-                for (sf_index k = 0; k < K; k++) g[k] = (SF_T)0;
+                for (sf_index k = 0; k < K; k++) {
+                    g[k] = (SF_T)(0.0 + cls[k]);
+                    cls[k] = 0.0;
+                }
+            } else {
+                if (fresh) {
+                    SF_SIMD
+                    for (sf_index k = 0; k < K; k++) g[k] = (SF_T)0;
+                }
+                if (w_total != 0.0)
+                    SF_FN(row_axpy_probs)(K, logits + i * K, norm + 2 * i, w_total, g);
+                /* the sums after the zeroing, so that its stores are done
+                 * when the drawn classes are read back (summed first: 1.08x
+                 * the time at C1 medium) */
+                sf_class_sums(S, B, i, K, value, adv + r, n, cls);
+                /* each drawn class is added to g once, rounded once */
+                for (sf_index s = 0; s < S; s++) {
+                    int64_t v = value[s * B + i];
+                    if (v < 0 || v >= K) continue;
+                    g[v] = (SF_T)((double)g[v] + cls[v]);
+                    cls[v] = 0.0;
+                }
             }
-            if (w_total != 0.0)
-                SF_FN(row_axpy_probs)(K, logits + i * K, norm + 2 * i, w_total, g);
-            /* the sums after the zeroing, so that its stores are done when
-             * the drawn classes are read back (summed first: 1.08x the time
-             * at C1 medium) */
-            sf_class_sums(S, B, i, K, value, adv, cls);
-            /* each drawn class is added to g once, rounded once */
-            for (sf_index s = 0; s < S; s++) {
-                int64_t v = value[s * B + i];
-                if (v < 0 || v >= K) continue;
-                g[v] = (SF_T)((double)g[v] + cls[v]);
-                cls[v] = 0.0;
-            }
+            if (row_tile) sf_stream_copy(grad + i * K, row_tile, (size_t)K * sizeof(SF_T));
         }
-        if (row_tile) sf_stream_copy(grad + i * K, row_tile, (size_t)K * sizeof(SF_T));
     }
     if (row_tile) {
         sf_stream_fence();

@@ -14,6 +14,7 @@ SF_STREAM_DEFINE_SETTER(sf_gauss_set_stream_min)
 #define SF_T double
 #define SF_SUF d
 #include "advantages_column.h"
+#include "advantages_rows.h"
 #include "gaussian_impl.h"
 #undef SF_T
 #undef SF_SUF
@@ -21,6 +22,7 @@ SF_STREAM_DEFINE_SETTER(sf_gauss_set_stream_min)
 #define SF_T float
 #define SF_SUF f
 #include "advantages_column.h"
+#include "advantages_rows.h"
 #include "gaussian_impl.h"
 #undef SF_T
 #undef SF_SUF
