@@ -162,9 +162,17 @@ SF_INLINE void SF_FN(prefetch_share)(const SF_T *row, sf_index lo, sf_index hi, 
 #ifndef SF_SUB_SUMS
 #define SF_SUB_SUMS
 /* cum[j] = the sum of sub-block j of e, j in [j0, j1): independent of one
- * another (vectorised across sub-blocks). */
+ * another (vectorised across sub-blocks), whole groups of eight by
+ * sf_sub_sums_avx512 where it runs. */
 SF_INLINE void sf_sub_sums(sf_index j0, sf_index j1, const double *e, double *cum)
 {
+#ifdef SF_MASK_COUNTS
+    if (j1 - j0 >= 8 && sf_mask_counts()) {
+        sf_index n8 = (j1 - j0) / 8;
+        sf_sub_sums_avx512(n8, e + j0 * SF_SUB, cum + j0);
+        j0 += 8 * n8;
+    }
+#endif
     SF_SIMD
     for (sf_index j = j0; j < j1; j++) {
         const double *x = e + j * SF_SUB;

@@ -499,7 +499,9 @@ def _c_sample(logits, uniform, mask_counts=True):
     """The C sampler (sf_cat_sample_d, exported by the compiled module) on
     uniforms of our choosing: (S, B) classes for (B, K) float64 logits. With
     mask_counts False, the draws of rows of one super-block are counted by
-    the portable loop even where the AVX-512 mask counts would run."""
+    the portable loop even where the AVX-512 mask counts would run, and the
+    sub-block sums taken by the portable loop, not the AVX-512 tree (draws
+    on the class boundaries tell a sum added in another order)."""
     import ctypes
     from scorefast import _categorical
     lib = ctypes.CDLL(_categorical.__file__)
