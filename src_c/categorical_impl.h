@@ -56,19 +56,22 @@ static inline sf_index sf_last_weighted(sf_index n, const double *e, sf_index st
 #endif
 
 /* The maximum of n logits into *m and whether one is NaN into *has_nan,
- * each combined with what they held (exact: the order does not matter). */
+ * each combined with what they held (exact: the order does not matter).
+ * In the logits' type: float32 ones are compared as floats, sixteen to a
+ * vector, not converted to double one by one (row_max_f at C1 vocab: the
+ * conversions had made it compute-bound). */
 SF_INLINE void SF_FN(span_max)(sf_index n, const SF_T *l, double *m, int *has_nan)
 {
-    double mx = *m;
-    int nan = *has_nan;
+    SF_T mx = (SF_T)-INFINITY;
+    int nan = 0;
     SF_SIMD_REDUCE2(max, mx, |, nan)
     for (sf_index k = 0; k < n; k++) {
-        double x = (double)l[k];
+        SF_T x = l[k];
         nan |= (x != x);
         mx = x > mx ? x : mx;
     }
-    *m = mx;
-    *has_nan = nan;
+    *m = (double)mx > *m ? (double)mx : *m;
+    *has_nan |= nan;
 }
 
 #ifndef SF_ROW_START
