@@ -502,7 +502,7 @@ cdef class StepCore(StepBase):
         elif out is None:
             out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
         else:
-            self._support.check_out(out, "out", L, (L, R, V), False)
+            self._grad_out(out, L, False, (L, R, V))
         cdef double scale = 1.0 / (S * B) if self._mean and S * B else 1.0
         cdef void *g = cnp.PyArray_DATA(<cnp.ndarray> out)
         cdef const void *l = cnp.PyArray_DATA(L)

@@ -486,8 +486,7 @@ cdef class StepCore(StepBase):
             g_log_scale = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)
             out = (g_loc, g_log_scale)
         else:
-            g_loc, g_log_scale = self._support.check_out(out, "out", L,
-                                                         (L, SC, R, X), True)
+            g_loc, g_log_scale = self._grad_out(out, L, True, (L, SC, R, X))
         cdef double factor = 1.0 / n if self._mean and n else 1.0
         cdef void *gl = cnp.PyArray_DATA(<cnp.ndarray> g_loc)
         cdef void *gs = cnp.PyArray_DATA(<cnp.ndarray> g_log_scale)

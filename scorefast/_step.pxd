@@ -18,6 +18,7 @@ cdef class StepBase:
     cdef bitgen_t *_bitgen
 
     cdef object _source(self, object rng, bitgen_t **bitgen)
+    cdef object _grad_out(self, object out, cnp.ndarray like, bint pair, tuple inputs)
     cdef tuple _sample_out(self, object out, int nd, cnp.npy_intp *dims, int t_value,
                            int nd_log_prob, int t_log_prob, tuple inputs)
 

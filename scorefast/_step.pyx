@@ -162,6 +162,36 @@ cdef class StepBase:
         self._generator = rng if type(rng) is _Generator else None
         return bit_generator
 
+    cdef object _grad_out(self, object out, cnp.ndarray like, bint pair, tuple inputs):
+        """out, the array (with pair, the tuple of two) a gradient of like's
+        shape and type is added into, after checking that it takes one as it
+        is and shares memory with none of the inputs nor, with pair, with its
+        other array: here in C for C-contiguous inputs, else (and to say why
+        not) by support.check_out, whose Python checks cost a small batch's
+        gradient twice its own time."""
+        cdef int nd = cnp.PyArray_NDIM(like), t = cnp.PyArray_TYPE(like)
+        cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(like)
+        cdef tuple outs
+        cdef bint ok
+        if pair:
+            ok = (isinstance(out, tuple) and len(<tuple> out) == 2 and
+                  _takes((<tuple> out)[0], nd, dims, t) and _takes((<tuple> out)[1], nd, dims, t))
+            ok = ok and not _overlap(<cnp.ndarray> (<tuple> out)[0],
+                                     <cnp.ndarray> (<tuple> out)[1])
+            outs = <tuple> out if ok else ()
+        else:
+            ok = _takes(out, nd, dims, t)
+            outs = (out,)
+        for x in inputs:
+            if not ok:
+                break
+            ok = cnp.PyArray_Check(x) and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray> x)
+            for o in outs:
+                ok = ok and not _overlap(<cnp.ndarray> o, <cnp.ndarray> x)
+        if not ok:
+            return self._support.check_out(out, "out", like, inputs, pair)
+        return out
+
     cdef tuple _sample_out(self, object out, int nd, cnp.npy_intp *dims, int t_value,
                            int nd_log_prob, int t_log_prob, tuple inputs):
         """The arrays a sample is written into: new ones when out is None (the

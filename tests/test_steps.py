@@ -717,6 +717,37 @@ def test_bad_categorical_arguments():
         step.grad(r, out=logits)
 
 
+@pytest.mark.parametrize("family", ["categorical", "bernoulli", "normal"])
+def test_grad_out_next_to_the_rewards_is_taken_and_overlapping_refused(family):
+    """grad(..., out=) checks out in C (shape, dtype, layout, and no byte in
+    common with the logits, the rewards or the draws): outs followed by the
+    rewards in one buffer are added into, giving a fresh call's gradient;
+    rewards starting one element earlier, on the last out's last element,
+    are refused, as the Python check refuses them."""
+    rng = np.random.default_rng(3)
+    shape = (2, 4)
+    if family == "categorical":
+        step, params = CategoricalStep(3), (rng.normal(size=shape),)
+    elif family == "bernoulli":
+        step, params = BernoulliStep(3), (rng.normal(size=shape),)
+    else:
+        step, params = NormalStep(3), (rng.normal(size=shape), np.ones(shape))
+    x, _ = step.sample(*params, 5)
+    k = 2 if family == "normal" else 1                 # gradient arrays
+    n = int(np.prod(shape))
+    buf = np.zeros(k * n + x.size)
+    outs = tuple(buf[j * n:(j + 1) * n].reshape(shape) for j in range(k))
+    out = outs if k == 2 else outs[0]
+    r = buf[k * n:].reshape(x.shape)
+    r[...] = rng.normal(size=x.shape)
+    want = step.grad(r.copy())
+    assert step.grad(r, out=out) is out
+    for got, w in zip(outs, want if k == 2 else (want,)):
+        np.testing.assert_array_equal(got, w)
+    with pytest.raises(ValueError, match="share memory"):
+        step.grad(buf[k * n - 1:-1].reshape(x.shape), out=out)
+
+
 def test_bad_gaussian_arguments():
     with pytest.raises(ValueError, match="even"):
         DiagNormalStep(3, antithetic=True)
