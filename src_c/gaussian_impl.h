@@ -22,25 +22,27 @@
 /* 1 if every loc is finite and every scale in (0, inf), or with is_log
  * every log scale in [SF_LOG_SCALE_MIN, SF_LOG_SCALE_MAX]: one branch-free
  * pass that vectorises, so that valid parameters (the usual case) are
- * checked at the speed of reading them. */
+ * checked at the speed of reading them.  In the parameters' type (the
+ * bounds are floats too), sixteen float32 ones to a vector: converting each
+ * to double first made the float32 check a tenth of P1 large's sampler. */
 SF_CLONES
 static int SF_FN(params_ok)(sf_index N, const SF_T *loc, const SF_T *scale, int is_log)
 {
     int bad = 0;
     if (is_log) {
-        const double lo = SF_LOG_SCALE_MIN, hi = SF_LOG_SCALE_MAX;
+        const SF_T lo = (SF_T)SF_LOG_SCALE_MIN, hi = (SF_T)SF_LOG_SCALE_MAX;
         SF_SIMD_REDUCE(|, bad)
         for (sf_index j = 0; j < N; j++) {
-            double mu = (double)loc[j], ls = (double)scale[j];
-            bad |= !(mu - mu == 0.0) | !(ls >= lo) | !(ls <= hi);
+            SF_T mu = loc[j], ls = scale[j];
+            bad |= !(mu - mu == 0) | !(ls >= lo) | !(ls <= hi);
         }
         return !bad;
     }
     SF_SIMD_REDUCE(|, bad)
     for (sf_index j = 0; j < N; j++) {
-        double mu = (double)loc[j], sigma = (double)scale[j];
+        SF_T mu = loc[j], sigma = scale[j];
         /* mu - mu is NaN for a NaN or infinite mu */
-        bad |= !(mu - mu == 0.0) | !(sigma > 0.0) | (sigma == INFINITY);
+        bad |= !(mu - mu == 0) | !(sigma > 0) | (sigma == (SF_T)INFINITY);
     }
     return !bad;
 }
