@@ -23,9 +23,9 @@ int SF_FN(sf_check_finite)(sf_index n, const SF_T *x)
     int has_nan = 0, has_inf = 0;
     SF_SIMD_REDUCE2(|, has_nan, |, has_inf)
     for (sf_index j = 0; j < n; j++) {
-        double v = (double)x[j];
+        SF_T v = x[j];       /* in its type: float32 ones sixteen to a vector */
         has_nan |= (v != v);
-        has_inf |= (v == INFINITY) | (v == -INFINITY);
+        has_inf |= (v == (SF_T)INFINITY) | (v == (SF_T)-INFINITY);
     }
     return has_nan ? SF_ERR_NAN : has_inf ? SF_ERR_INF : SF_OK;
 }

@@ -52,8 +52,8 @@ static int SF_FN(logits_finite)(sf_index N, const SF_T *logits)
     int bad = 0;
     SF_SIMD_REDUCE(|, bad)
     for (sf_index j = 0; j < N; j++) {
-        double l = (double)logits[j];
-        bad |= !(l - l == 0.0);     /* NaN for a NaN or infinite l */
+        SF_T l = logits[j];         /* in its type: float32 ones sixteen to a vector */
+        bad |= !(l - l == 0);       /* NaN for a NaN or infinite l */
     }
     return !bad;
 }
