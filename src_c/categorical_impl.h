@@ -145,13 +145,8 @@ static inline int sf_row_alone(sf_index K)
     return 2 * sf_sub_count(K) * SF_SUB > SF_LONG_BLOCK;
 }
 #endif
-/* row_exp_cum's first part: e[k] = exp(l_k - m) and the sub-block sums
- * into cum[j], SF_EXP_CHUNK classes at a time, each chunk's sums taken
- * while its exponentials are in L1 (a long row's whole e would be read
- * back from L2).  Given the next row (next), its logits are read from
- * memory meanwhile: with next_nm, its maximum found (sf_row_start into
- * next_nm, the status returned), the pass that row_max would make over it
- * from cache saved; else fetched into cache.  Without next, 0. */
+/* The classes of a row whose exponentials row_exp_sub takes before their
+ * sub-block sums: 4 KB of doubles, which stay in L1 in between. */
 #ifndef SF_EXP_CHUNK
 #define SF_EXP_CHUNK 512
 #endif
@@ -184,6 +179,13 @@ SF_INLINE void sf_sub_sums(sf_index j0, sf_index j1, const double *e, double *cu
 }
 #endif
 
+/* row_exp_cum's first part: e[k] = exp(l_k - m) and the sub-block sums
+ * into cum[j], SF_EXP_CHUNK classes at a time, each chunk's sums taken
+ * while its exponentials are in L1 (a long row's whole e would be read
+ * back from L2).  Given the next row (next), its logits are read from
+ * memory meanwhile: with next_nm, its maximum found (sf_row_start into
+ * next_nm, the status returned), the pass that row_max would make over it
+ * from cache saved; else fetched into cache.  Without next, 0. */
 SF_CLONES
 static int SF_FN(row_exp_sub)(sf_index K, const SF_T *l, double m, double *e, double *cum,
                               const SF_T *next, double *next_nm)
@@ -197,6 +199,7 @@ static int SF_FN(row_exp_sub)(sf_index K, const SF_T *l, double m, double *e, do
         for (sf_index k = 0; k < K; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
         sf_sub_sums(0, full, e, cum);
     }
+    /* longer rows, or with next, chunk by chunk */
     for (sf_index c0 = 0; c0 < K && (next || K > SF_EXP_CHUNK); c0 += SF_EXP_CHUNK) {
         sf_index c1 = K - c0 < SF_EXP_CHUNK ? K : c0 + SF_EXP_CHUNK;
         if (next) {
