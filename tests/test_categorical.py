@@ -585,6 +585,8 @@ def test_sample_at_the_cumulative_boundaries(K):
     short, long = _c_sample(logits, u), _c_sample(padded, u)
     np.testing.assert_array_equal(short, long)
     np.testing.assert_array_equal(_c_sample(logits, u, mask_counts=False), short)
+    # the padded rows (drawn alone, in chunks of 512 classes) sum alike too
+    np.testing.assert_array_equal(_c_sample(padded, u, mask_counts=False), short)
     one_at_a_time = np.concatenate([_c_sample(logits, u[j:j + 1]) for j in range(len(u))])
     np.testing.assert_array_equal(one_at_a_time, short)
     # rows of at most 8 classes go sixteen at a time, one to a vector lane,
