@@ -1,8 +1,8 @@
 /*
  * The advantages of a run of rows (see advantages.h), written once over the
- * element type: included after advantages_column.h with SF_T and SF_SUF
- * defined by every file whose gradients take rows' advantages together,
- * defining a static function per type.
+ * element type: included with SF_T and SF_SUF defined by every file whose
+ * gradients take rows' advantages together, defining a static function per
+ * type.
  */
 #define SF_CAT2(name, suf) name##_##suf
 #define SF_CAT1(name, suf) SF_CAT2(name, suf)

@@ -67,7 +67,6 @@ SF_STREAM_DEFINE_SETTER(sf_cat_set_stream_min)
 
 #define SF_T double
 #define SF_SUF d
-#include "advantages_column.h"
 #include "advantages_rows.h"
 #include "categorical_impl.h"
 #undef SF_T
@@ -75,7 +74,6 @@ SF_STREAM_DEFINE_SETTER(sf_cat_set_stream_min)
 
 #define SF_T float
 #define SF_SUF f
-#include "advantages_column.h"
 #include "advantages_rows.h"
 #include "categorical_impl.h"
 #undef SF_T

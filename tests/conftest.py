@@ -130,3 +130,20 @@ def chisquare_pooled(counts, expected):
     # identical totals up to rounding of the expected counts
     exp *= obs.sum() / exp.sum()
     return float(stats.chisquare(obs, exp).pvalue)
+
+
+def splitmix64(key, j):
+    """Output j of a SplitMix64 generator seeded with key, for the integer
+    array j: the kernels' counter stream (sf_counter_u64), in numpy."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(key) + (j.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def ulps32_sub(got, want):
+    """|got - want| in float32 ulp at want (want exact, in float64), the
+    ulp of a subnormal float, 2^-149, at the least."""
+    spacing = np.maximum(np.spacing(np.abs(want).astype(np.float32)), np.float32(2.0 ** -149))
+    return np.abs(np.asarray(got, np.float64) - want) / spacing.astype(np.float64)

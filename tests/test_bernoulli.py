@@ -11,7 +11,7 @@ from scipy import stats
 import scorefast as sf
 from scorefast import reference as ref
 
-from conftest import BATCH_SHAPES, assert_close, random_logits
+from conftest import BATCH_SHAPES, assert_close, random_logits, splitmix64, ulps32_sub
 
 SAMPLE_SHAPES = [(), (6,), (2, 3)]
 
@@ -195,8 +195,8 @@ def test_extreme_logits_are_finite_and_exact(dtype):
         np.testing.assert_array_equal(lp1, -np.logaddexp(0.0, -l64))
         np.testing.assert_array_equal(lp0, -np.logaddexp(0.0, l64))
     else:
-        assert ulps32(lp1, -np.logaddexp(0.0, -l64)).max() <= FLOAT32_ULPS
-        assert ulps32(lp0, -np.logaddexp(0.0, l64)).max() <= FLOAT32_ULPS
+        assert ulps32_sub(lp1, -np.logaddexp(0.0, -l64)).max() <= FLOAT32_ULPS
+        assert ulps32_sub(lp0, -np.logaddexp(0.0, l64)).max() <= FLOAT32_ULPS
     assert_close(lp1, r.log_prob(ones), dtype)
     assert_close(lp0, r.log_prob(zeros), dtype)
     assert_close(d.probs, closed_probs(logits), dtype)
@@ -219,13 +219,6 @@ def test_extreme_logits_are_finite_and_exact(dtype):
 FLOAT32_ULPS = 3.0
 
 
-def ulps32(got, want):
-    """|got - want| in float32 ulp at want (want exact, in float64), the
-    ulp of a subnormal float (2^-149) at the least."""
-    spacing = np.maximum(np.spacing(np.abs(want).astype(np.float32)), np.float32(2.0 ** -149))
-    return np.abs(np.asarray(got, np.float64) - want) / spacing.astype(np.float64)
-
-
 def test_float32_in_float():
     """float32 probabilities and log-probabilities over logits in [-110, 110]
     (|l| > 87: subnormal probabilities and log-probabilities, |l| > 104:
@@ -240,9 +233,9 @@ def test_float32_in_float():
     l64 = l.astype(np.float64)
     ones, zeros = np.ones_like(l), np.zeros_like(l)
     p = d.probs
-    assert ulps32(p, closed_probs(l64)).max() <= FLOAT32_ULPS
-    assert ulps32(d.log_prob(ones), log_sigmoid(l64)).max() <= FLOAT32_ULPS
-    assert ulps32(d.log_prob(zeros), log_sigmoid(-l64)).max() <= FLOAT32_ULPS
+    assert ulps32_sub(p, closed_probs(l64)).max() <= FLOAT32_ULPS
+    assert ulps32_sub(d.log_prob(ones), log_sigmoid(l64)).max() <= FLOAT32_ULPS
+    assert ulps32_sub(d.log_prob(zeros), log_sigmoid(-l64)).max() <= FLOAT32_ULPS
     # subnormal, not flushed to 0: p below l = -88, log p(0) above l = 88
     sub = (np.abs(l) > 88) & (np.abs(l) < 103)
     assert (p[sub & (l < 0)] > 0).all() and (d.log_prob(zeros)[sub & (l > 0)] < 0).all()
@@ -260,16 +253,6 @@ def test_float32_in_float():
                           reduction="sum")
     want = (x.astype(np.float64) - p.astype(np.float64)).sum(axis=0)
     np.testing.assert_array_equal(g, want.astype(np.float32))
-
-
-def splitmix64(key, j):
-    """Output j of a SplitMix64 generator seeded with key (the kernels'
-    counter stream, sf_counter_u64)."""
-    with np.errstate(over="ignore"):
-        z = np.uint64(key) + (j.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
 
 
 def test_tiny_probabilities_are_kept_in_float64():

@@ -6,6 +6,8 @@ import pytest
 
 from scorefast import _categorical
 
+from conftest import splitmix64, ulps32_sub
+
 
 def _elementwise(kernel, dtype):
     """x -> kernel(x) as a new array, x taken as a contiguous array of dtype."""
@@ -145,13 +147,6 @@ def assert_nan_in_every_lane(f, lo, hi, ulps_of):
 vexpf_sub = _elementwise(_categorical.expf_nonpos_sub_array, np.float32)
 
 
-def ulps32_sub(got, want):
-    """ulps32 with the spacing of float32 at want floored at the smallest
-    subnormal's, 2^-149 (the ulp of every subnormal float)."""
-    spacing = np.maximum(np.spacing(np.abs(want).astype(np.float32)), np.float32(2.0 ** -149))
-    return np.abs(got.astype(np.float64) - want) / spacing.astype(np.float64)
-
-
 @pytest.mark.parametrize("lo, hi", [(-104.0, 0.0), (-87.0, 0.0), (-104.0, -87.0),
                                     (-89.0, -86.0), (-104.0, -100.0)])
 def test_float_nonpositive_exp_with_subnormals_within_one_ulp(lo, hi):
@@ -274,20 +269,11 @@ def test_normal_quantile_matches_scipy():
 
 
 # -- the float32 form of the counter stream ---------------------------------------
-def _splitmix64(key, j):
-    """Output j of a SplitMix64 generator seeded with key (sf_counter_u64)."""
-    with np.errstate(over="ignore"):
-        z = np.uint64(key) + (j.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
-
 def _offsets32(key, n):
     """The float32 stream's offsets s (top 32 bits of output j, less 2^31)
     for j < n, and each uniform's distance to the nearer end of (0, 1),
     k + 1/2 for the integer k = min(s + 2^31, 2^31 - 1 - s), times 2^-32."""
-    s = (_splitmix64(key, np.arange(n)) >> np.uint64(32)).astype(np.int64) - 2**31
+    s = (splitmix64(key, np.arange(n)) >> np.uint64(32)).astype(np.int64) - 2**31
     return s, np.where(s < 0, s + 2**31, 2**31 - 1 - s)
 
 
