@@ -238,7 +238,7 @@ BASELINE_KINDS = {"none": SF_BASE_NONE, "constant": SF_BASE_CONST, "mean": SF_BA
 
 cdef int draw(cnp.ndarray L, int t, Py_ssize_t S, Py_ssize_t B, Py_ssize_t K, double *nm,
               int fill_norm, int64_t *v, void *lp, bitgen_t *rng, object lock,
-              int n_threads) except -1:
+              int n_threads, void *zero=NULL) except -1:
     """The S draws of each of the B rows of L (and their log-probabilities if
     lp is not NULL) from S * B uniforms of the bit generator rng (whose lock
     is lock), fill_norm as for sf_cat_sample; see sample.  Returns the
@@ -254,11 +254,11 @@ cdef int draw(cnp.ndarray L, int t, Py_ssize_t S, Py_ssize_t B, Py_ssize_t K, do
         fill_uniform_locked(rng, lock, uniform, n)
         gil = release_gil(n * K >= NOGIL_MIN_WORK)
         if t == F64:
-            status = sf_cat_sample_d(S, B, K, <const double *> l, nm, fill_norm, uniform,
-                                     v, <double *> lp, n_threads)
+            status = sf_cat_sample_zero_d(S, B, K, <const double *> l, nm, fill_norm, uniform,
+                                          v, <double *> lp, <double *> zero, n_threads)
         else:
-            status = sf_cat_sample_f(S, B, K, <const float *> l, nm, fill_norm, uniform,
-                                     v, <float *> lp, n_threads)
+            status = sf_cat_sample_zero_f(S, B, K, <const float *> l, nm, fill_norm, uniform,
+                                          v, <float *> lp, <float *> zero, n_threads)
         restore_gil(gil)
     finally:
         free(uniform)
@@ -392,6 +392,10 @@ cdef class StepCore(StepBase):
     count are StepBase's (_step.pyx).  sample keeps the logits, their row
     normalisers and the draws for grad."""
     cdef object _rows, _norm, _value      # (B, K) logits, (B, 2) norm, (S, B) int64
+    # the next new gradient (the logits' shape and type) when the sampler
+    # zeroes it (sf_cat_zero_in_sampler), and whether it is zeroed
+    cdef object _next_grad
+    cdef bint _next_zeroed
 
     def sample(self, logits, rng=None, out=None):
         """Draw ``n_samples`` actions per batch element, with their log-probabilities.
@@ -444,6 +448,24 @@ cdef class StepCore(StepBase):
         cdef const void *l = cnp.PyArray_DATA(L)
         cdef sf_index bad_row = -1
         cdef int status = SF_OK
+        # long rows: the sampler zeroes the next gradient's rows as it draws
+        # from them, its stores beside the exponentials' arithmetic, where a
+        # new gradient's zeroing in grad is a pass of its own (C1 vocab's
+        # step 0.93x the time); kept until grad takes it, or a sample of
+        # other logits (a gradient left zeroed is not zeroed again)
+        cdef void *zero = NULL
+        cdef cnp.ndarray G = None
+        if B and sf_cat_zero_in_sampler(B, K, cnp.PyArray_ITEMSIZE(L)):
+            G = <cnp.ndarray> self._next_grad
+            if G is None or cnp.PyArray_TYPE(G) != t or not cnp.PyArray_SAMESHAPE(G, L):
+                self._next_grad = None
+                self._next_zeroed = False
+                G = <cnp.ndarray> new_output(nd, cnp.PyArray_DIMS(L), t)
+            if not self._next_zeroed:
+                zero = cnp.PyArray_DATA(G)
+        else:
+            self._next_grad = None
+            self._next_zeroed = False
         if B:
             # one pass over each row: its maximum and validation, the log-sum,
             # the draws (the logits read once from memory, not twice); the
@@ -451,7 +473,7 @@ cdef class StepCore(StepBase):
             status = draw(L, t, S, B, K, nm, SF_CAT_NORM_ALL,
                           <int64_t *> cnp.PyArray_DATA(<cnp.ndarray> value),
                           cnp.PyArray_DATA(<cnp.ndarray> log_prob), bitgen, bit_generator.lock,
-                          n_threads)
+                          n_threads, zero)
             if self._validate and status != SF_OK:
                 # the kernel reports the status only: the row from the validating pass
                 if t == F64:
@@ -459,6 +481,9 @@ cdef class StepCore(StepBase):
                 else:
                     status = sf_cat_prepare_f(B, K, <const float *> l, NULL, nm, &bad_row, 1)
                 check_status(status, f"logits (batch row {bad_row})")
+        if zero != NULL:
+            self._next_grad = G
+            self._next_zeroed = True
         self._rows = L
         self._norm = norm
         self._value = value
@@ -494,10 +519,16 @@ cdef class StepCore(StepBase):
         cdef PyThreadState *gil
         if self._validate:
             check_finite_data(t, r, S * B, "rewards")
-        # a new gradient is written by the kernel, each row zeroed in cache as
-        # it is reached, rather than zeroed whole beforehand and added to
+        # a new gradient is the one the sampler zeroed, added to; else written
+        # by the kernel, each row zeroed in cache as it is reached, rather
+        # than zeroed whole beforehand and added to
         cdef bint fresh = out is None and S * B > 0
-        if fresh:
+        if fresh and self._next_zeroed:
+            out = self._next_grad
+            self._next_grad = None
+            self._next_zeroed = False
+            fresh = False
+        elif fresh:
             out = new_output(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t)
         elif out is None:
             out = cnp.PyArray_ZEROS(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t, 0)

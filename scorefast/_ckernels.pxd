@@ -106,6 +106,13 @@ cdef extern from "categorical.h" nogil:
     int sf_cat_sample_f(sf_index S, sf_index B, sf_index K, const float *logits,
                         double *norm, int fill_norm, const double *uniform,
                         int64_t *value, float *log_prob, int n_threads)
+    int sf_cat_zero_in_sampler(sf_index B, sf_index K, size_t itemsize)
+    int sf_cat_sample_zero_d(sf_index S, sf_index B, sf_index K, const double *logits,
+                             double *norm, int fill_norm, const double *uniform,
+                             int64_t *value, double *log_prob, double *zero, int n_threads)
+    int sf_cat_sample_zero_f(sf_index S, sf_index B, sf_index K, const float *logits,
+                             double *norm, int fill_norm, const double *uniform,
+                             int64_t *value, float *log_prob, float *zero, int n_threads)
 
 
 cdef extern from "bernoulli.h" nogil:

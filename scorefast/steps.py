@@ -28,7 +28,10 @@ array.
 A step keeps the parameters it sampled from, the draws and the row
 normalisers until the next ``sample``; ``grad`` reads them, so the
 parameters (and draws written into ``out``) must not be changed in place in
-between. A step is not meant to
+between. A ``CategoricalStep`` over rows of more than 256 classes also
+keeps the array of its next new gradient, which its sampler zeroes as it
+draws from each row (where the stores cost little beside the
+exponentials), until ``grad`` returns it. A step is not meant to
 be shared between threads (each thread makes its own); the kernels it calls
 release the GIL and run on :func:`scorefast.set_num_threads` threads.
 """

@@ -79,6 +79,11 @@ SF_STREAM_DEFINE_SETTER(sf_cat_set_stream_min)
 #undef SF_T
 #undef SF_SUF
 
+int sf_cat_zero_in_sampler(sf_index B, sf_index K, size_t itemsize)
+{
+    return sf_row_alone(K) && !sf_stream_wanted((size_t)(B * K) * itemsize);
+}
+
 /* Cloned, so that the 64-bit comparisons are vectorised (baseline x86-64
  * has none); one unsigned comparison finds both v < 0 and v >= K. */
 SF_CLONES

@@ -75,7 +75,18 @@ int sf_cat_reinforce_fresh_##SUF(sf_index S, sf_index B, sf_index K,            
 /* lowest invalid row; the logits are read once from memory, not twice).      */ \
 int sf_cat_sample_##SUF(sf_index S, sf_index B, sf_index K, const T *logits,    \
                         double *norm, int fill_norm, const double *uniform,     \
-                        int64_t *value, T *log_prob, int n_threads);
+                        int64_t *value, T *log_prob, int n_threads);               \
+/* sf_cat_sample, zeroing the B rows of K of zero (a gradient to come) as   */ \
+/* it draws from each row, where the stores cost least.                       */ \
+int sf_cat_sample_zero_##SUF(sf_index S, sf_index B, sf_index K, const T *logits, \
+                             double *norm, int fill_norm, const double *uniform, \
+                             int64_t *value, T *log_prob, T *zero, int n_threads);
+
+/* Whether a step's sampler zeroes the next gradient (B rows of K elements
+ * of itemsize bytes) as it draws: rows long enough to be drawn alone,
+ * whose exponentials leave the store ports idle, and a gradient that the
+ * kernel would not stream. */
+int sf_cat_zero_in_sampler(sf_index B, sf_index K, size_t itemsize);
 
 /* The fill_norm argument of sf_cat_sample. */
 enum { SF_CAT_NORM_READY = 0, SF_CAT_NORM_LOGSUM = 1, SF_CAT_NORM_ALL = 2 };

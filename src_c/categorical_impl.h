@@ -185,10 +185,12 @@ SF_INLINE void sf_sub_sums(sf_index j0, sf_index j1, const double *e, double *cu
  * back from L2).  Given the next row (next), its logits are read from
  * memory meanwhile: with next_nm, its maximum found (sf_row_start into
  * next_nm, the status returned), the pass that row_max would make over it
- * from cache saved; else fetched into cache.  Without next, 0. */
+ * from cache saved; else fetched into cache.  Without next, 0.  With zero,
+ * K elements of a gradient to come are zeroed chunk by chunk beside the
+ * exponentials, whose arithmetic leaves the store ports idle. */
 SF_CLONES
 static int SF_FN(row_exp_sub)(sf_index K, const SF_T *l, double m, double *e, double *cum,
-                              const SF_T *next, double *next_nm)
+                              const SF_T *next, double *next_nm, SF_T *zero)
 {
     sf_index full = K / SF_SUB, nsub = sf_sub_count(K);
     double next_m = -INFINITY;
@@ -198,6 +200,10 @@ static int SF_FN(row_exp_sub)(sf_index K, const SF_T *l, double m, double *e, do
         SF_SIMD
         for (sf_index k = 0; k < K; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
         sf_sub_sums(0, full, e, cum);
+        if (zero) {
+            SF_SIMD
+            for (sf_index k = 0; k < K; k++) zero[k] = (SF_T)0;
+        }
     }
     /* longer rows, or with next, chunk by chunk */
     for (sf_index c0 = 0; c0 < K && (next || K > SF_EXP_CHUNK); c0 += SF_EXP_CHUNK) {
@@ -222,6 +228,10 @@ static int SF_FN(row_exp_sub)(sf_index K, const SF_T *l, double m, double *e, do
             for (sf_index k = c0; k < c1; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
         }
         sf_sub_sums(c0 / SF_SUB, c1 / SF_SUB < full ? c1 / SF_SUB : full, e, cum);
+        if (zero) {
+            SF_SIMD
+            for (sf_index k = c0; k < c1; k++) zero[k] = (SF_T)0;
+        }
     }
     if (full < nsub) {
         double t = 0.0;
@@ -260,7 +270,7 @@ SF_CLONES
 static double SF_FN(row_exp_cum)(sf_index K, const SF_T *l, double m, double *e,
                                  double *cum, double *sup, const SF_T *next)
 {
-    SF_FN(row_exp_sub)(K, l, m, e, cum, next, NULL);
+    SF_FN(row_exp_sub)(K, l, m, e, cum, next, NULL, NULL);
     return sf_row_cum(K, cum, sup);
 }
 
@@ -976,10 +986,12 @@ static int SF_FN(short_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_ind
  * steps (the maximum, the running sums, the searches) overlap with those of
  * the others; a longer row goes alone, and the next row is fetched into
  * cache while its exponentials are computed. */
+/* With zero, row i of zero is zeroed as row i is drawn (row_exp_sub), or
+ * at once for an invalid row. */
 static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_index B,
                                    sf_index K, const SF_T *logits, double *norm,
                                    int fill_norm, const double *uniform, int64_t *value,
-                                   SF_T *log_prob, sf_index *bad)
+                                   SF_T *log_prob, SF_T *zero, sf_index *bad)
 {
     /* per row of the block: e (zero past K up to a whole sub-block, for the
      * running sums of row_draws_one_super), a zero, then cum, sup and the
@@ -1017,10 +1029,12 @@ static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_inde
             const SF_T *next = i0 + 1 < hi ? logits + (i0 + 1) * K : NULL;
             double *next_nm = next && fill_norm == SF_CAT_NORM_ALL &&
                               sizeof(SF_T) == sizeof(double) ? nm + 2 : NULL;
-            if (nm[0] == nm[0]) {
+            if (nm[0] != nm[0] && zero) {
+                memset(zero + i0 * K, 0, (size_t)K * sizeof(SF_T));
+            } else if (nm[0] == nm[0]) {
                 double *cum = scratch + Kp + 1;
                 found_status = SF_FN(row_exp_sub)(K, logits + i0 * K, nm[0], scratch, cum,
-                                                  next, next_nm);
+                                                  next, next_nm, zero ? zero + i0 * K : NULL);
                 found = next_nm != NULL;
                 total[0] = sf_row_cum(K, cum, cum + nsub);
             }
@@ -1031,7 +1045,10 @@ static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_inde
                 double *e = scratch + r * width;
                 if (norm[2 * (i0 + r)] == norm[2 * (i0 + r)])
                     SF_FN(row_exp_sub)(K, logits + (i0 + r) * K, norm[2 * (i0 + r)], e,
-                                       e + Kp + 1, NULL, NULL);
+                                       e + Kp + 1, NULL, NULL,
+                                       zero ? zero + (i0 + r) * K : NULL);
+                else if (zero)
+                    memset(zero + (i0 + r) * K, 0, (size_t)K * sizeof(SF_T));
             }
             for (sf_index r = 0; r < n; r++) {
                 double *e = scratch + r * width;
@@ -1059,11 +1076,12 @@ static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_inde
 
 /* Rows [lo, hi) of sf_cat_sample, with their own scratch: SF_ERR_NOMEM, or
  * the status of the first invalid row found by the validation of
- * SF_CAT_NORM_ALL (its index in *bad). */
+ * SF_CAT_NORM_ALL (its index in *bad); with zero, those rows of zero
+ * zeroed (sf_cat_sample_zero). */
 static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, sf_index K,
                               const SF_T *logits, double *norm, int fill_norm,
                               const double *uniform, int64_t *value, SF_T *log_prob,
-                              sf_index *bad)
+                              SF_T *zero, sf_index *bad)
 {
     if (lo >= hi) return SF_OK;
     int status = K <= SF_SUB ? SF_FN(short_rows_sample)(lo, hi, S, B, K, logits, norm,
@@ -1071,7 +1089,8 @@ static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, 
                                                         bad)
                              : SF_FN(long_rows_sample)(lo, hi, S, B, K, logits, norm,
                                                        fill_norm, uniform, value, log_prob,
-                                                       bad);
+                                                       zero, bad);
+    if (zero && K <= SF_SUB) memset(zero + lo * K, 0, (size_t)((hi - lo) * K) * sizeof(SF_T));
     if (fill_norm != SF_CAT_NORM_READY) SF_FN(rows_log_total)(hi - lo, norm + 2 * lo);
     if (log_prob) {
         for (sf_index i = lo; i < hi; i++) {
@@ -1085,21 +1104,22 @@ static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, 
     return status;
 }
 
-int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
-                         double *norm, int fill_norm, const double *uniform,
-                         int64_t *value, SF_T *log_prob, int n_threads)
+/* sf_cat_sample and sf_cat_sample_zero (zero NULL: none). */
+static int SF_FN(sample_any)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
+                             double *norm, int fill_norm, const double *uniform,
+                             int64_t *value, SF_T *log_prob, SF_T *zero, int n_threads)
 {
     sf_index first_bad = B;
     int status = SF_OK, nomem = 0;
     if (n_threads <= 1 || S * B * K < SF_PARALLEL_MIN_WORK)
         return SF_FN(sample_rows)(0, B, S, B, K, logits, norm, fill_norm, uniform, value,
-                                  log_prob, &first_bad);
+                                  log_prob, zero, &first_bad);
 #pragma omp parallel num_threads(n_threads) reduction(| : nomem)
     {
         sf_index lo, hi, bad = B;
         sf_thread_range(B, &lo, &hi);
         int st = SF_FN(sample_rows)(lo, hi, S, B, K, logits, norm, fill_norm, uniform, value,
-                                    log_prob, &bad);
+                                    log_prob, zero, &bad);
         if (st == SF_ERR_NOMEM) {
             nomem = 1;
         } else if (st != SF_OK) {
@@ -1108,6 +1128,22 @@ int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
         }
     }
     return nomem ? SF_ERR_NOMEM : status;
+}
+
+int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
+                         double *norm, int fill_norm, const double *uniform,
+                         int64_t *value, SF_T *log_prob, int n_threads)
+{
+    return SF_FN(sample_any)(S, B, K, logits, norm, fill_norm, uniform, value, log_prob, NULL,
+                             n_threads);
+}
+
+int SF_FN(sf_cat_sample_zero)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
+                              double *norm, int fill_norm, const double *uniform,
+                              int64_t *value, SF_T *log_prob, SF_T *zero, int n_threads)
+{
+    return SF_FN(sample_any)(S, B, K, logits, norm, fill_norm, uniform, value, log_prob, zero,
+                             n_threads);
 }
 
 #undef SF_FN

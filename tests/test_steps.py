@@ -166,6 +166,51 @@ def test_a_new_gradient_of_short_rows_has_the_bits_of_adding_into_zeros(dtype, t
         sf.set_num_threads(previous)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("K", [257, 600, 1100])
+@pytest.mark.parametrize("baseline", ["loo", "none"])
+def test_a_gradient_zeroed_by_the_sampler_is_a_new_gradient(dtype, threads, K, baseline):
+    """Rows of over 256 classes (drawn one at a time): the sampler zeroes the
+    next new gradient as it draws and grad adds into it.  Over memory that
+    held NaN, with each gradient returned filled with NaN by its caller
+    before the next sample, every gradient has the bits of reinforce_grad
+    into zeros; a sample with no grad after it, a grad into ``out=``, a
+    sample of logits of another shape, and a sample with an invalid row
+    (validate=False, its row drawing -1) in between change nothing."""
+    rng = np.random.default_rng(K)
+    step = CategoricalStep(5, baseline, validate=False)
+    previous = sf.set_num_threads(threads)
+
+    def check(logits, seed, out=None):
+        a, _ = step.sample(logits, seed)
+        rewards = rng.normal(size=a.shape).astype(dtype)
+        into_zeros = sf.reinforce_grad(sf.Categorical(logits), a, rewards, baseline,
+                                       out=np.zeros_like(logits))
+        g = step.grad(rewards, out=out)
+        assert not np.isnan(g).any()
+        _same(g, into_zeros)
+        g[...] = np.nan
+
+    try:
+        for it in range(3):
+            free_nan_memory((60, K), dtype)
+            check(rng.normal(size=(60, K)).astype(dtype), it)
+        step.sample(rng.normal(size=(60, K)).astype(dtype), 5)
+        check(rng.normal(size=(60, K)).astype(dtype), 6)
+        check(rng.normal(size=(60, K)).astype(dtype), 7, out=np.zeros((60, K), dtype))
+        check(rng.normal(size=(60, K)).astype(dtype), 8)
+        check(rng.normal(size=(7, K + 3)).astype(dtype), 9)
+        bad = rng.normal(size=(60, K)).astype(dtype)
+        bad[17, K // 2] = np.nan
+        free_nan_memory((60, K), dtype)
+        value, _ = step.sample(bad, 10)
+        assert (value[:, 17] == -1).all()
+        check(rng.normal(size=(60, K)).astype(dtype), 11)
+    finally:
+        sf.set_num_threads(previous)
+
+
 def test_grad_reads_the_last_sample_and_can_be_repeated():
     logits = np.random.default_rng(7).normal(size=(4, 5))
     step = CategoricalStep(3, "none")
