@@ -154,10 +154,11 @@ class _Gaussian(Distribution):
             draw from ``rng`` and vectorised; the draws do not depend on the
             thread count, but differ from numpy's. float64 parameters use the
             top 52 bits of each output and the double-precision quantile
-            (PPND16, about 1e-16 relative); float32 ones the top 32 bits and
-            the single-precision quantile (PPND7) in float32 arithmetic,
-            within about 4e-7 relative of the exact quantile and a third
-            faster, so their draws are not the float64 draws rounded.
+            (PPND16, about 1e-16 relative); float32 ones 32 bits each, two
+            draws to an output (its low half, then its high half), and the
+            single-precision quantile (PPND7) in float32 arithmetic, within
+            about 4e-7 relative of the exact quantile and nearly twice as
+            fast, so their draws are not the float64 draws rounded.
             ``"numpy"``: ``eps`` are what ``rng.standard_normal(shape, dtype)``
             returns, so the draws reproduce ``loc + scale *
             rng.standard_normal(shape)`` bit for bit for a Generator seeded

@@ -169,19 +169,28 @@ static sf_index sf_marked(sf_index n, unsigned char *mark, sf_index *idx)
 #endif
 SF_CLONES
 static void SF_FN(normals)(sf_index n, uint64_t key, uint64_t first, double *z,
-                           sf_index *idx, double *tail)
+                           sf_index *idx, double *tail, uint64_t *words)
 {
     const int f32 = sizeof(SF_T) == sizeof(float);
     unsigned char *in_tail = (unsigned char *)tail;
-    uint64_t state = sf_counter_state(key, first);
+    /* float32: the outputs holding draws [first, first + n) into words
+     * (room for (n + SF_TAIL_BLOCK) / 2 + 2), then read as 32-bit halves
+     * (sf_counter_offset32) */
+    const uint32_t *bits = (const uint32_t *)words + (first & 1);
+    uint64_t state = sf_counter_state(key, f32 ? first >> 1 : first);
     if (f32) {
+        sf_index nw = (sf_index)(((first + (uint64_t)n + 1) >> 1) - (first >> 1));
         SF_SIMD_LINEAR(state, SF_COUNTER_GAMMA)
+        for (sf_index i = 0; i < nw; i++) {
+            words[i] = sf_halves_in_order(sf_splitmix_output(state));
+            state += SF_COUNTER_GAMMA;
+        }
+        SF_SIMD
         for (sf_index j = 0; j < n; j++) {
-            float q = sf_offset32_q(sf_offset32(sf_splitmix_output(state)));
+            float q = sf_offset32_q(sf_offset32(bits[j]));
             int central = sf_normal_is_central_f(q);
             z[j] = central ? (double)sf_normal_quantile_central_f(q) : 0.0;
             in_tail[j] = (unsigned char)!central;
-            state += SF_COUNTER_GAMMA;
         }
     } else {
         SF_SIMD_LINEAR(state, SF_COUNTER_GAMMA)
@@ -199,12 +208,16 @@ static void SF_FN(normals)(sf_index n, uint64_t key, uint64_t first, double *z,
      * go through the loop's scalar remainder, one draw at a time */
     sf_index padded = (m + SF_TAIL_BLOCK - 1) / SF_TAIL_BLOCK * SF_TAIL_BLOCK;
     for (sf_index t = m; t < padded; t++) idx[t] = 0;
+    /* float32: the tail draws' bits gathered to the front of words, in
+     * place (draw idx[t] >= t is read before position t is written) */
+    uint32_t *tail_bits = (uint32_t *)words;
+    if (f32)
+        for (sf_index t = 0; t < padded; t++) tail_bits[t] = bits[idx[t]];
     for (sf_index t0 = 0; t0 < padded; t0 += SF_TAIL_BLOCK) {
         if (f32) {
             SF_SIMD
             for (sf_index t = t0; t < t0 + SF_TAIL_BLOCK; t++)
-                tail[t] = (double)sf_normal_quantile_tail_f(
-                    sf_counter_offset32(key, first + (uint64_t)idx[t]));
+                tail[t] = (double)sf_normal_quantile_tail_f(sf_offset32(tail_bits[t]));
         } else {
             SF_SIMD
             for (sf_index t = t0; t < t0 + SF_TAIL_BLOCK; t++)
@@ -637,13 +650,15 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
      * a chunk's draws (and their mirrors) are formed in x_tile, in cache,
      * and streamed out (sf_stream.h) */
     sf_index nz = nr * D, nt = nz + SF_TAIL_BLOCK;
-    double *z = (double *)malloc((size_t)(nz + nr + 1 + 2 * nt) * sizeof(double) +
+    sf_index nw = (nz + SF_TAIL_BLOCK) / 2 + 2;
+    double *z = (double *)malloc((size_t)(nz + nr + 1 + 2 * nt + nw) * sizeof(double) +
                                  (stream ? 2 * (size_t)nz * sizeof(SF_T) : 0));
     if (!z) return SF_ERR_NOMEM;
     double *c_chunk = z + nz;
     sf_index *idx = (sf_index *)(z + nz + nr + 1);
     double *tail = z + nz + nr + 1 + nt;
-    SF_T *x_tile = stream ? (SF_T *)(tail + nt) : NULL;
+    uint64_t *words = (uint64_t *)(tail + nt);
+    SF_T *x_tile = stream ? (SF_T *)(words + nw) : NULL;
     SF_T *mirror_tile = stream ? x_tile + nz : NULL;
     for (sf_index t = lo; t < hi; t++) {
         /* samples [s0, s0 + ns), rows [m0, m0 + n) of each */
@@ -659,7 +674,7 @@ static int SF_FN(sample_items)(sf_index lo, sf_index hi, sf_index M, sf_index D,
                                          &which);
             bad = st > bad ? st : bad;
         }
-        SF_FN(normals)(ns * n * D, key, (uint64_t)off, z, idx, tail);
+        SF_FN(normals)(ns * n * D, key, (uint64_t)off, z, idx, tail, words);
         const double *c = c_all ? c_all + m0 : c_chunk;
         if (log_prob && !c_all) SF_FN(rows_log_norm)(n, D, scale + m0 * D, c_chunk, is_log);
         for (sf_index k = 0; k < ns; k++) {

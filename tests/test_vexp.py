@@ -270,10 +270,14 @@ def test_normal_quantile_matches_scipy():
 
 # -- the float32 form of the counter stream ---------------------------------------
 def _offsets32(key, n):
-    """The float32 stream's offsets s (top 32 bits of output j, less 2^31)
-    for j < n, and each uniform's distance to the nearer end of (0, 1),
-    k + 1/2 for the integer k = min(s + 2^31, 2^31 - 1 - s), times 2^-32."""
-    s = (splitmix64(key, np.arange(n)) >> np.uint64(32)).astype(np.int64) - 2**31
+    """The float32 stream's offsets s for draws j < n (the low 32 bits of
+    SplitMix64 output j // 2 for even j, its high 32 bits for odd j, less
+    2^31), and each uniform's distance to the nearer end of (0, 1), k + 1/2
+    for the integer k = min(s + 2^31, 2^31 - 1 - s), times 2^-32."""
+    j = np.arange(n, dtype=np.uint64)
+    out = splitmix64(key, j >> np.uint64(1))
+    half = (out >> (np.uint64(32) * (j & np.uint64(1)))) & np.uint64(0xFFFFFFFF)
+    s = half.astype(np.int64) - 2**31
     return s, np.where(s < 0, s + 2**31, 2**31 - 1 - s)
 
 
@@ -296,9 +300,10 @@ def _ppnd7(q, k_tail, dtype):
     return np.where(np.abs(q) <= f(0.425), central, tail)
 
 
-def test_float32_counter_normals_are_ppnd7_of_the_top_32_bits():
-    """Draw j of the float32 stream: s = (top 32 bits of SplitMix64 output j)
-    - 2^31, q = (s + 1/2) 2^-32 in float32, and PPND7 in float32 arithmetic.
+def test_float32_counter_normals_are_ppnd7_of_32_bit_halves():
+    """Draw j of the float32 stream: s = (the low 32 bits of SplitMix64
+    output j // 2 for even j, its high 32 bits for odd j) - 2^31, q = (s +
+    1/2) 2^-32 in float32, and PPND7 in float32 arithmetic.
     Checked against that recipe in NumPy, bit for bit: the same float32
     operations, each rounded once, with the tail's log the kernel's float
     log (checked against the exact log in test_float_log_within_one_ulp)."""
@@ -311,10 +316,12 @@ def test_float32_counter_normals_are_ppnd7_of_the_top_32_bits():
     central = np.abs(q) <= np.float32(0.425)
     assert 0.1 < (~central).mean() < 0.2                # both pieces drawn
     np.testing.assert_array_equal(z, want)
-    # a block regenerates from its offset, as in the float64 stream
-    block = np.empty(1000, np.float32)
-    _categorical.normal_fill(key, 250_000, block)
-    np.testing.assert_array_equal(block, z[250_000:251_000])
+    # a block regenerates from its offset, even or odd (starting at a high
+    # half), as in the float64 stream
+    for start in (250_000, 250_001):
+        block = np.empty(1001, np.float32)
+        _categorical.normal_fill(key, start, block)
+        np.testing.assert_array_equal(block, z[start:start + 1001])
 
 
 def test_float32_counter_normals_are_near_the_exact_quantile():
@@ -339,3 +346,23 @@ def test_float32_counter_normals_are_near_the_exact_quantile():
     assert rel.max() <= ppnd7_error + 18 * 2.0**-24
     assert stats.kstest(z.astype(np.float64), "norm").pvalue > 1e-3
     assert abs(z.mean(dtype=np.float64)) < 5 / np.sqrt(n)
+
+
+def test_float32_draws_of_one_output_are_independent():
+    """Draws 2i and 2i + 1 of the float32 stream are the two halves of one
+    SplitMix64 output: over 500,000 pairs their correlation, and that of
+    their squares (a shared magnitude), are zero within 5 standard errors
+    (1 / sqrt(n) for independent draws), as are those of draws 2i + 1 and
+    2i + 2 (halves of consecutive outputs); and each half alone is normal
+    (Kolmogorov-Smirnov)."""
+    stats = pytest.importorskip("scipy.stats")
+    n = 500_000
+    z = np.empty(2 * n + 1, np.float32)
+    _categorical.normal_fill(2024, 0, z)
+    z = z.astype(np.float64)
+    bound = 5 / np.sqrt(n)
+    for a, b in ((z[0:-1:2], z[1::2]), (z[1::2], z[2::2])):
+        assert abs(np.corrcoef(a, b)[0, 1]) < bound
+        assert abs(np.corrcoef(a * a, b * b)[0, 1]) < bound
+    for half in (z[0:-1:2], z[1::2]):
+        assert stats.kstest(half, "norm").pvalue > 1e-3
