@@ -179,6 +179,25 @@ SF_INLINE void sf_sub_sums(sf_index j0, sf_index j1, const double *e, double *cu
 }
 #endif
 
+/* e[k] = exp(l_k - m) for k in [k0, k1), and with zero, zero[k] = 0 in the
+ * same loop: a store beside each exponential's arithmetic (a loop of its
+ * own becomes a call to memset, which waits for nothing to overlap it: C1
+ * vocab's float64 sampler 1.1x the time). */
+SF_INLINE void SF_FN(span_exp)(sf_index k0, sf_index k1, const SF_T *l, double m, double *e,
+                               SF_T *zero)
+{
+    if (zero) {
+        SF_SIMD
+        for (sf_index k = k0; k < k1; k++) {
+            e[k] = SF_FN(row_exp)((double)l[k], m);
+            zero[k] = (SF_T)0;
+        }
+    } else {
+        SF_SIMD
+        for (sf_index k = k0; k < k1; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
+    }
+}
+
 /* row_exp_cum's first part: e[k] = exp(l_k - m) and the sub-block sums
  * into cum[j], SF_EXP_CHUNK classes at a time, each chunk's sums taken
  * while its exponentials are in L1 (a long row's whole e would be read
@@ -197,13 +216,8 @@ static int SF_FN(row_exp_sub)(sf_index K, const SF_T *l, double m, double *e, do
     int next_nan = 0;
     if (!next && K <= SF_EXP_CHUNK) {
         /* a short row, as a block of them has it: one chunk */
-        SF_SIMD
-        for (sf_index k = 0; k < K; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
+        SF_FN(span_exp)(0, K, l, m, e, zero);
         sf_sub_sums(0, full, e, cum);
-        if (zero) {
-            SF_SIMD
-            for (sf_index k = 0; k < K; k++) zero[k] = (SF_T)0;
-        }
     }
     /* longer rows, or with next, chunk by chunk */
     for (sf_index c0 = 0; c0 < K && (next || K > SF_EXP_CHUNK); c0 += SF_EXP_CHUNK) {
@@ -213,8 +227,7 @@ static int SF_FN(row_exp_sub)(sf_index K, const SF_T *l, double m, double *e, do
              * that its reading from memory overlaps with this arithmetic */
             for (sf_index k0 = c0; k0 < c1; k0 += SF_PREFETCH_CHUNK) {
                 sf_index k1 = c1 - k0 < SF_PREFETCH_CHUNK ? c1 : k0 + SF_PREFETCH_CHUNK;
-                SF_SIMD
-                for (sf_index k = k0; k < k1; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
+                SF_FN(span_exp)(k0, k1, l, m, e, zero);
                 /* with next_nm, fetched a chunk ahead of the chunk whose
                  * maximum is taken (the first chunk's during the first) */
                 sf_index ahead = next_nm ? SF_EXP_CHUNK : 0;
@@ -224,14 +237,9 @@ static int SF_FN(row_exp_sub)(sf_index K, const SF_T *l, double m, double *e, do
             /* one reduction a chunk: each ends in a chain of shuffles */
             if (next_nm) SF_FN(span_max)(c1 - c0, next + c0, &next_m, &next_nan);
         } else {
-            SF_SIMD
-            for (sf_index k = c0; k < c1; k++) e[k] = SF_FN(row_exp)((double)l[k], m);
+            SF_FN(span_exp)(c0, c1, l, m, e, zero);
         }
         sf_sub_sums(c0 / SF_SUB, c1 / SF_SUB < full ? c1 / SF_SUB : full, e, cum);
-        if (zero) {
-            SF_SIMD
-            for (sf_index k = c0; k < c1; k++) zero[k] = (SF_T)0;
-        }
     }
     if (full < nsub) {
         double t = 0.0;
