@@ -392,10 +392,9 @@ cdef class StepCore(StepBase):
     count are StepBase's (_step.pyx).  sample keeps the logits, their row
     normalisers and the draws for grad."""
     cdef object _rows, _norm, _value      # (B, K) logits, (B, 2) norm, (S, B) int64
-    # the next new gradient (the logits' shape and type) when the sampler
-    # zeroes it (sf_cat_zero_in_sampler), and whether it is zeroed
+    # the next new gradient (the logits' shape and type), zeroed by the
+    # sampler (sf_cat_zero_in_sampler), or None
     cdef object _next_grad
-    cdef bint _next_zeroed
 
     def sample(self, logits, rng=None, out=None):
         """Draw ``n_samples`` actions per batch element, with their log-probabilities.
@@ -455,18 +454,13 @@ cdef class StepCore(StepBase):
         # takes it, or a sample of other logits (a gradient left zeroed is
         # not zeroed again)
         cdef void *zero = NULL
-        cdef cnp.ndarray G = None
-        if B and sf_cat_zero_in_sampler(B, K, cnp.PyArray_ITEMSIZE(L)):
-            G = <cnp.ndarray> self._next_grad
-            if G is None or cnp.PyArray_TYPE(G) != t or not cnp.PyArray_SAMESHAPE(G, L):
-                self._next_grad = None
-                self._next_zeroed = False
-                G = <cnp.ndarray> new_output(nd, cnp.PyArray_DIMS(L), t)
-            if not self._next_zeroed:
-                zero = cnp.PyArray_DATA(G)
-        else:
+        cdef cnp.ndarray G = <cnp.ndarray> self._next_grad
+        if not (B and sf_cat_zero_in_sampler(B, K, cnp.PyArray_ITEMSIZE(L))):
             self._next_grad = None
-            self._next_zeroed = False
+        elif G is None or cnp.PyArray_TYPE(G) != t or not cnp.PyArray_SAMESHAPE(G, L):
+            self._next_grad = None
+            G = <cnp.ndarray> new_output(nd, cnp.PyArray_DIMS(L), t)
+            zero = cnp.PyArray_DATA(G)
         if B:
             # one pass over each row: its maximum and validation, the log-sum,
             # the draws (the logits read once from memory, not twice); the
@@ -484,7 +478,6 @@ cdef class StepCore(StepBase):
                 check_status(status, f"logits (batch row {bad_row})")
         if zero != NULL:
             self._next_grad = G
-            self._next_zeroed = True
         self._rows = L
         self._norm = norm
         self._value = value
@@ -524,10 +517,9 @@ cdef class StepCore(StepBase):
         # by the kernel, each row zeroed in cache as it is reached, rather
         # than zeroed whole beforehand and added to
         cdef bint fresh = out is None and S * B > 0
-        if fresh and self._next_zeroed:
+        if fresh and self._next_grad is not None:
             out = self._next_grad
             self._next_grad = None
-            self._next_zeroed = False
             fresh = False
         elif fresh:
             out = new_output(cnp.PyArray_NDIM(L), cnp.PyArray_DIMS(L), t)

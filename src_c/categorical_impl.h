@@ -1037,14 +1037,14 @@ static int SF_FN(long_rows_sample)(sf_index lo, sf_index hi, sf_index S, sf_inde
             const SF_T *next = i0 + 1 < hi ? logits + (i0 + 1) * K : NULL;
             double *next_nm = next && fill_norm == SF_CAT_NORM_ALL &&
                               sizeof(SF_T) == sizeof(double) ? nm + 2 : NULL;
-            if (nm[0] != nm[0] && zero) {
-                memset(zero + i0 * K, 0, (size_t)K * sizeof(SF_T));
-            } else if (nm[0] == nm[0]) {
+            if (nm[0] == nm[0]) {
                 double *cum = scratch + Kp + 1;
                 found_status = SF_FN(row_exp_sub)(K, logits + i0 * K, nm[0], scratch, cum,
                                                   next, next_nm, zero ? zero + i0 * K : NULL);
                 found = next_nm != NULL;
                 total[0] = sf_row_cum(K, cum, cum + nsub);
+            } else if (zero) {
+                memset(zero + i0 * K, 0, (size_t)K * sizeof(SF_T));
             }
         } else {
             /* the running sums of the block's rows after all their
@@ -1112,10 +1112,10 @@ static int SF_FN(sample_rows)(sf_index lo, sf_index hi, sf_index S, sf_index B, 
     return status;
 }
 
-/* sf_cat_sample and sf_cat_sample_zero (zero NULL: none). */
-static int SF_FN(sample_any)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
-                             double *norm, int fill_norm, const double *uniform,
-                             int64_t *value, SF_T *log_prob, SF_T *zero, int n_threads)
+/* zero NULL: sf_cat_sample. */
+int SF_FN(sf_cat_sample_zero)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
+                              double *norm, int fill_norm, const double *uniform,
+                              int64_t *value, SF_T *log_prob, SF_T *zero, int n_threads)
 {
     sf_index first_bad = B;
     int status = SF_OK, nomem = 0;
@@ -1142,16 +1142,8 @@ int SF_FN(sf_cat_sample)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
                          double *norm, int fill_norm, const double *uniform,
                          int64_t *value, SF_T *log_prob, int n_threads)
 {
-    return SF_FN(sample_any)(S, B, K, logits, norm, fill_norm, uniform, value, log_prob, NULL,
-                             n_threads);
-}
-
-int SF_FN(sf_cat_sample_zero)(sf_index S, sf_index B, sf_index K, const SF_T *logits,
-                              double *norm, int fill_norm, const double *uniform,
-                              int64_t *value, SF_T *log_prob, SF_T *zero, int n_threads)
-{
-    return SF_FN(sample_any)(S, B, K, logits, norm, fill_norm, uniform, value, log_prob, zero,
-                             n_threads);
+    return SF_FN(sf_cat_sample_zero)(S, B, K, logits, norm, fill_norm, uniform, value,
+                                     log_prob, NULL, n_threads);
 }
 
 #undef SF_FN
